@@ -1,0 +1,1 @@
+"""Steps, pipelines, artifacts, the runner and its run store."""

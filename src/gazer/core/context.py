@@ -1,0 +1,135 @@
+"""``current()``: what a running step knows about its run, and how it logs to it.
+
+Inside a step, ``current().log_metric("loss", 0.3, step=epoch)`` goes to the pipeline's
+tracking run. Outside a pipeline (a step called as a plain function) the same calls work
+and are kept on a detached context, so step code never needs an ``if``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gazer.core.progress import Progress
+from gazer.core.steplog import step_logger
+from gazer.data.versions import describe_schema, hash_dataset
+from gazer.tracking.protocol import Tracker
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass
+class StepContext:
+    """The run, step and tracker of the step running on this thread."""
+
+    run_id: str = "detached"
+    step: str = "detached"
+    attempt: int = 1
+    tracker: Tracker | None = None
+    tracking_run_id: str | None = None
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    datasets: dict[str, str] = dataclasses.field(default_factory=dict)
+    work_dir: Path | None = None
+
+    @property
+    def log(self) -> logging.Logger:
+        """A logger whose lines land in this step's log file."""
+        return step_logger
+
+    @property
+    def tracking(self) -> bool:
+        return self.tracker is not None and self.tracking_run_id is not None
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log numbers, once per ``step`` (epoch) for curves."""
+        clean = {k: float(v) for k, v in metrics.items()}
+        self.metrics.update(clean)
+        if self.tracking:
+            self.tracker.log_metrics(self.tracking_run_id, clean, step)  # type: ignore[union-attr,arg-type]
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        self.log_metrics({name: value}, step)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        if self.tracking:
+            self.tracker.log_params(self.tracking_run_id, params)  # type: ignore[union-attr,arg-type]
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        if self.tracking:
+            self.tracker.set_tags(self.tracking_run_id, tags)  # type: ignore[union-attr,arg-type]
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        """Attach a file or folder (report, plot) to the run, under the step's name."""
+        if self.tracking:
+            self.tracker.log_artifact(  # type: ignore[union-attr]
+                self.tracking_run_id,  # type: ignore[arg-type]
+                Path(path),
+                artifact_path or self.step,
+            )
+
+    def log_figure(self, figure: Any, filename: str) -> Path:
+        """Save a matplotlib figure as an image and attach it; returns the file."""
+        out = self.scratch_dir() / filename
+        figure.savefig(out, dpi=110, bbox_inches="tight")
+        self.log_artifact(out)
+        return out
+
+    def log_text(self, text: str, filename: str) -> Path:
+        out = self.scratch_dir() / filename
+        out.write_text(text, encoding="utf-8")
+        self.log_artifact(out)
+        return out
+
+    def log_dataset(
+        self, data: Any, name: str, source: str = "", context: str = "training"
+    ) -> str:
+        """Record a dataset input with its content hash (its version); returns the hash."""
+        digest = hash_dataset(data)
+        schema, rows = describe_schema(data)
+        self.datasets[name] = digest
+        if self.tracking:
+            self.tracker.log_dataset(  # type: ignore[union-attr]
+                self.tracking_run_id,  # type: ignore[arg-type]
+                name=name, digest=digest, source=source or name, schema=schema, rows=rows,
+                context=context,
+            )
+        return digest
+
+    def progress(
+        self, items: Iterable[T], total: int | None = None, desc: str = "", every_s: float = 5.0
+    ) -> Iterator[T]:
+        """Iterate while printing periodic ``done/total, rate, ETA`` lines."""
+        return iter(Progress(items, total=total, desc=f"{self.step} {desc}".strip(),
+                             every_s=every_s))
+
+    def scratch_dir(self) -> Path:
+        if self.work_dir is None:
+            self.work_dir = Path(tempfile.mkdtemp(prefix=f"gazer-{self.step}-"))
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        return self.work_dir
+
+
+_current: ContextVar[StepContext | None] = ContextVar("gazer_step_context", default=None)
+
+
+def current() -> StepContext:
+    """The context of the step running on this thread (a detached one outside a run)."""
+    ctx = _current.get()
+    if ctx is None:
+        ctx = StepContext()
+        _current.set(ctx)
+    return ctx
+
+
+def enter_context(ctx: StepContext) -> Any:
+    """Make ``ctx`` current; returns a token for ``leave_context``."""
+    return _current.set(ctx)
+
+
+def leave_context(token: Any) -> None:
+    _current.reset(token)

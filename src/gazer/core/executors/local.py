@@ -1,0 +1,65 @@
+"""``LocalExecutor``: steps on a thread pool, so independent steps run in parallel.
+
+A step with ``timeout_s`` runs in its own spawned process instead, the only way to stop
+Python code that overruns; its task travels with cloudpickle.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from gazer.core.task import StepResult, StepTask, execute_task
+
+
+class LocalExecutor:
+    """Run tasks on up to ``max_workers`` threads of this process."""
+
+    name = "local"
+    shares_memory = True
+
+    def __init__(self, max_workers: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="gazer-step")
+
+    def submit(self, task: StepTask) -> Future[StepResult]:
+        if task.step.timeout_s is not None:
+            return self._pool.submit(run_with_timeout, task)
+        return self._pool.submit(execute_task, task)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _child(payload: bytes, conn: Any) -> None:
+    import cloudpickle
+
+    task = cloudpickle.loads(payload)
+    conn.send_bytes(cloudpickle.dumps(execute_task(task)))
+    conn.close()
+
+
+def run_with_timeout(task: StepTask) -> StepResult:
+    """Execute ``task`` in a child process; kill it after ``task.step.timeout_s``."""
+    import cloudpickle
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    started = time.time()
+    proc = ctx.Process(target=_child, args=(cloudpickle.dumps(task), child), daemon=True)
+    proc.start()
+    child.close()
+    limit = task.step.timeout_s or 0.0
+    if parent.poll(limit):
+        try:
+            result: StepResult = cloudpickle.loads(parent.recv_bytes())
+            proc.join(5)
+            return result
+        except EOFError:
+            pass
+    proc.kill()
+    proc.join(5)
+    reason = (f"timed out after {limit:g}s" if proc.exitcode in (None, -9)
+              else f"its process exited with code {proc.exitcode}")
+    return StepResult({}, 1, started, time.time(), error=f"step {task.step.name!r} {reason}")

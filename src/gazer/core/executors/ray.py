@@ -1,0 +1,71 @@
+"""``RayExecutor``: each step a Ray task on a local instance or an existing cluster.
+
+Artifacts still travel by reference through shared storage (a local folder all workers
+see, or S3), so results match the local executor's exactly. Ray is imported lazily.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from gazer.core.task import StepResult, StepTask, execute_task
+from gazer.errors import GazerError
+
+
+class RayExecutor:
+    """Submit tasks to Ray at ``address`` (``None`` starts a local instance on 127.0.0.1)."""
+
+    name = "ray"
+    shares_memory = False
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise GazerError(
+                "the ray executor needs Ray: pip install 'gazer[ray]'"
+            ) from exc
+        self._ray = ray
+        self._started_here = False
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True,
+                                       "configure_logging": False}
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", **options)
+                self._started_here = True
+        self._remote = ray.remote(max_retries=0)(execute_task)
+
+    def submit(self, task: StepTask) -> Future[StepResult]:
+        ref = self._remote.options(name=f"gazer:{task.step.name}").remote(task)
+        if task.step.timeout_s is None:
+            future: Future[StepResult] = ref.future()
+            return future
+        return _with_timeout(self._ray, ref, task)
+
+    def shutdown(self) -> None:
+        if self._started_here:
+            self._ray.shutdown()
+
+
+def _with_timeout(ray: Any, ref: Any, task: StepTask) -> Future[StepResult]:
+    import threading
+    import time
+
+    future: Future[StepResult] = Future()
+    started = time.time()
+
+    def wait() -> None:
+        ready, _ = ray.wait([ref], timeout=task.step.timeout_s)
+        if ready:
+            future.set_result(ray.get(ref))
+            return
+        ray.cancel(ref, force=True)
+        future.set_result(StepResult({}, 1, started, time.time(),
+                                     error=f"step {task.step.name!r} timed out after "
+                                           f"{task.step.timeout_s:g}s"))
+
+    threading.Thread(target=wait, daemon=True).start()
+    return future

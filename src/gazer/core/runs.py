@@ -1,0 +1,273 @@
+"""The run store: runs and their steps in any SQLAlchemy database.
+
+SQLite under ``GAZER_HOME`` by default (WAL mode, so ``gazer runs`` reads while a run
+writes); a ``postgresql+psycopg://`` URL works unchanged; ``sqlite://`` is in-memory.
+Only the runner's coordinating thread writes, so there is one writer per run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psutil
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import StaticPool
+
+from gazer.errors import GazerError, RunNotFound
+
+RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
+PENDING, SKIPPED = "pending", "skipped"
+
+
+class RunStoreError(GazerError):
+    """The run store's database failed."""
+
+    status_code = 503
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RunRow(Base):
+    __tablename__ = "gazer_runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    executor: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    tracking_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resumes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StepRow(Base):
+    __tablename__ = "gazer_steps"
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    cache_key: Mapped[str] = mapped_column(String(64), index=True)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    traceback: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+@dataclasses.dataclass
+class StepRecord:
+    """One step of one run, as stored."""
+
+    run_id: str
+    name: str
+    status: str
+    cache_key: str
+    cached: bool
+    attempts: int
+    started_at: float | None
+    finished_at: float | None
+    outputs: dict[str, Any]
+    metrics: dict[str, Any]
+    log_path: str | None
+    error: str | None
+    traceback: str | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """One pipeline run with its steps, as stored."""
+
+    id: str
+    pipeline: str
+    status: str
+    params: dict[str, Any]
+    executor: str
+    created_at: float
+    finished_at: float | None
+    host: str
+    pid: int
+    tracking_run_id: str | None
+    error: str | None
+    resumes: int
+    steps: list[StepRecord] = dataclasses.field(default_factory=list)
+
+    def step(self, name: str) -> StepRecord:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise RunNotFound(f"run {self.id} has no step {name!r}")
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(s.cached for s in self.steps)
+
+
+def _fields(cls: type, row: Any) -> dict[str, Any]:
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(cls) if f.name != "steps"}
+
+
+class SqlRunStore:
+    """Runs and steps in a SQL database reached through SQLAlchemy."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = _make_engine(url)
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise RunStoreError(f"cannot open the run store at {_safe(url)}: {exc}") from exc
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine) as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise RunStoreError(f"run store {_safe(self.url)} failed: {exc}") from exc
+
+    def create_run(self, pipeline: str, params: dict[str, Any], executor: str) -> RunRecord:
+        now = dt.datetime.now(dt.UTC)
+        run_id = f"{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        row = RunRow(
+            id=run_id, pipeline=pipeline, status=RUNNING, params=params, executor=executor,
+            created_at=now.timestamp(), finished_at=None, host=socket.gethostname(),
+            pid=os.getpid(), tracking_run_id=None, error=None, resumes=0,
+        )
+        with self._session() as s:
+            s.add(row)
+        return self.get_run(run_id)
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise RunNotFound(f"no run {run_id!r}")
+            for k, v in fields.items():
+                setattr(row, k, v)
+
+    def save_step(self, run_id: str, name: str, **fields: Any) -> None:
+        """Create or update one step's row."""
+        with self._session() as s:
+            row = s.get(StepRow, (run_id, name))
+            if row is None:
+                row = StepRow(run_id=run_id, name=name, status=PENDING, cache_key="",
+                              cached=False, attempts=0, outputs={}, metrics={})
+                s.add(row)
+            for k, v in fields.items():
+                setattr(row, k, v)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise RunNotFound(
+                    f"no run {run_id!r} in {_safe(self.url)}; list runs with `gazer runs list`"
+                )
+            record = RunRecord(**_fields(RunRecord, row))
+            steps = s.scalars(select(StepRow).where(StepRow.run_id == run_id)).all()
+            record.steps = [StepRecord(**_fields(StepRecord, r)) for r in steps]
+        return record
+
+    def list_runs(self, pipeline: str | None = None, limit: int = 50) -> list[RunRecord]:
+        with self._session() as s:
+            q = select(RunRow.id).order_by(RunRow.created_at.desc()).limit(limit)
+            if pipeline:
+                q = q.where(RunRow.pipeline == pipeline)
+            ids = list(s.scalars(q))
+        return [self.get_run(i) for i in ids]
+
+    def find_cached(self, cache_key: str) -> dict[str, Any] | None:
+        """Outputs of the newest succeeded step with this cache key, if any."""
+        with self._session() as s:
+            row = s.scalars(
+                select(StepRow)
+                .where(StepRow.cache_key == cache_key, StepRow.status == SUCCEEDED)
+                .order_by(StepRow.finished_at.desc())
+                .limit(1)
+            ).first()
+            return dict(row.outputs) if row is not None else None
+
+    def reap_interrupted(self) -> list[str]:
+        """Mark runs whose process died (``kill -9``, power loss) as interrupted."""
+        host = socket.gethostname()
+        reaped = []
+        with self._session() as s:
+            for row in s.scalars(select(RunRow).where(RunRow.status == RUNNING)):
+                if row.host == host and not _alive(row.pid, row.created_at):
+                    row.status = INTERRUPTED
+                    row.error = f"process {row.pid} stopped while the run was running"
+                    row.finished_at = row.finished_at or dt.datetime.now(dt.UTC).timestamp()
+                    reaped.append(row.id)
+            for run_id in reaped:
+                for step in s.scalars(select(StepRow).where(StepRow.run_id == run_id)):
+                    if step.status == RUNNING:
+                        step.status = INTERRUPTED
+        return reaped
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _alive(pid: int, since: float) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        # a recycled pid belongs to a process started after the run was created
+        return proc.is_running() and proc.create_time() <= since + 1 and (
+            proc.status() != psutil.STATUS_ZOMBIE
+        )
+    except psutil.Error:
+        return False
+
+
+def _make_engine(url: str) -> Engine:
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return create_engine(
+            "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
+        )
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,109 @@
+"""The gazer exception tree.
+
+Every error a user can cause or meet is a ``GazerError`` with an HTTP ``status_code``,
+so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"}``::
+
+    GazerError (500)
+    ├── InvalidInput (400, ValueError)
+    │   ├── InvalidPipeline (422)
+    │   ├── InvalidParam (422)
+    │   └── InvalidArtifact (422)
+    ├── NotFound (404, LookupError)
+    │   ├── PipelineNotFound
+    │   ├── RunNotFound
+    │   ├── ArtifactNotFound
+    │   └── ModelNotFound
+    ├── StorageError (502)
+    │   └── StorageUnavailable (503)
+    ├── TrackingError (502)
+    └── StepFailed (500)
+
+Backend errors (botocore, SQLAlchemy, MLflow) are translated at the adapter that
+imports the backend, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class GazerError(Exception):
+    """Root of every gazer error."""
+
+    status_code: int = 500
+
+    @property
+    def detail(self) -> str:
+        return str(self)
+
+
+class InvalidInput(GazerError, ValueError):
+    """A value given by the user does not have the expected shape or type."""
+
+    status_code = 400
+
+
+class InvalidPipeline(InvalidInput):
+    """A pipeline cannot run as declared: cycle, missing input, duplicate name."""
+
+    status_code = 422
+
+
+class InvalidParam(InvalidInput):
+    """A run parameter is unknown, malformed or of the wrong type."""
+
+    status_code = 422
+
+
+class InvalidArtifact(InvalidInput):
+    """An artifact cannot be serialised or its stored form cannot be read."""
+
+    status_code = 422
+
+
+class NotFound(GazerError, LookupError):
+    """A named thing does not exist."""
+
+    status_code = 404
+
+
+class PipelineNotFound(NotFound):
+    """No pipeline is registered under that name."""
+
+
+class RunNotFound(NotFound):
+    """No run has that id in the run store."""
+
+
+class ArtifactNotFound(NotFound):
+    """No object exists at that storage key."""
+
+
+class ModelNotFound(NotFound):
+    """No registered model, version or alias by that name."""
+
+
+class StorageError(GazerError):
+    """The object store failed to read or write."""
+
+    status_code = 502
+
+
+class StorageUnavailable(StorageError):
+    """The object store cannot be reached."""
+
+    status_code = 503
+
+
+class TrackingError(GazerError):
+    """The tracking or registry backend failed."""
+
+    status_code = 502
+
+
+class StepFailed(GazerError):
+    """A pipeline step raised after all its retries."""
+
+    status_code = 500
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"step {step!r} failed: {message}")
+        self.step = step

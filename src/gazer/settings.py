@@ -1,0 +1,90 @@
+"""One ``Settings`` object, read from ``GAZER_*`` environment variables.
+
+Sections nest with a double underscore: ``GAZER_STORAGE__URI``, ``GAZER_TRACKING__COUNTRY``.
+Everything defaults to files under ``GAZER_HOME`` (``./.gazer``), so a laptop needs nothing
+else; every backend URL can point at a real service instead (PostgreSQL, S3, an MLflow
+server, a Ray cluster). Settings are passed to what needs them, never read from a global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StorageSettings(BaseModel):
+    """Object storage: a local folder (default), ``s3://bucket/prefix`` or ``memory://``."""
+
+    uri: str | None = None
+    endpoint_url: str | None = None
+    key: str | None = None
+    secret: str | None = None
+    region: str | None = None
+    connect_timeout_s: float = 3.0
+
+
+class RunsSettings(BaseModel):
+    """The run store: any SQLAlchemy URL (SQLite by default, PostgreSQL works unchanged)."""
+
+    url: str | None = None
+
+
+class TrackingSettings(BaseModel):
+    """MLflow tracking and registry, plus CodeCarbon's offline CO2 estimate."""
+
+    uri: str | None = None
+    artifact_uri: str | None = None
+    enabled: bool = True
+    co2: bool = True
+    country: str = "ESP"
+
+
+class ExecutorSettings(BaseModel):
+    """How steps run: threads on this machine, or tasks on a Ray cluster."""
+
+    kind: Literal["local", "ray"] = "local"
+    max_workers: int = 4
+    ray_address: str | None = None
+
+
+class Settings(BaseSettings):
+    """All of gazer's configuration; ``get_settings()`` reads it from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GAZER_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default=Path(".gazer"))
+    storage: StorageSettings = StorageSettings()
+    runs: RunsSettings = RunsSettings()
+    tracking: TrackingSettings = TrackingSettings()
+    executor: ExecutorSettings = ExecutorSettings()
+    debug: bool = False
+
+    @property
+    def storage_uri(self) -> str:
+        return self.storage.uri or f"file://{(self.home / 'storage').resolve()}"
+
+    @property
+    def runs_url(self) -> str:
+        return self.runs.url or f"sqlite:///{(self.home / 'runs.db').resolve()}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.tracking.uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def mlflow_artifact_uri(self) -> str:
+        return self.tracking.artifact_uri or (self.home / "mlartifacts").resolve().as_uri()
+
+    @property
+    def logs_dir(self) -> Path:
+        return (self.home / "logs").resolve()
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; keyword overrides win."""
+    return Settings(**overrides)  # type: ignore[arg-type]

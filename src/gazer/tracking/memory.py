@@ -1,0 +1,73 @@
+"""``MemoryTracker``: keeps everything in dicts; for tests and tracking-off runs."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class MemoryTracker:
+    """A tracker whose runs live in this process; ``runs[id]`` holds what was logged."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def start_run(self, experiment: str, name: str, tags: Mapping[str, str]) -> str:
+        run_id = uuid.uuid4().hex
+        with self._lock:
+            self.runs[run_id] = {
+                "experiment": experiment, "name": name, "tags": dict(tags), "params": {},
+                "metrics": {}, "artifacts": [], "datasets": [], "status": "running",
+            }
+        return run_id
+
+    def reopen_run(self, run_id: str) -> None:
+        with self._lock:
+            self.runs[run_id]["status"] = "running"
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.runs[run_id]["params"].update({k: str(v) for k, v in params.items()})
+
+    def log_metrics(
+        self, run_id: str, metrics: Mapping[str, float], step: int | None = None
+    ) -> None:
+        with self._lock:
+            for k, v in metrics.items():
+                self.runs[run_id]["metrics"].setdefault(k, []).append((step or 0, float(v)))
+
+    def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
+        name = f"{artifact_path}/{Path(path).name}" if artifact_path else Path(path).name
+        with self._lock:
+            self.runs[run_id]["artifacts"].append(name)
+
+    def log_dataset(
+        self,
+        run_id: str,
+        *,
+        name: str,
+        digest: str,
+        source: str,
+        schema: Mapping[str, str],
+        rows: int | None,
+        context: str,
+    ) -> None:
+        entry = {"name": name, "digest": digest, "source": source, "rows": rows,
+                 "schema": dict(schema), "context": context}
+        with self._lock:
+            self.runs[run_id]["datasets"].append(entry)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        with self._lock:
+            self.runs[run_id]["tags"].update(tags)
+
+    def end_run(self, run_id: str, status: str) -> None:
+        with self._lock:
+            self.runs[run_id]["status"] = status
+
+    def run_url(self, run_id: str) -> str:
+        return f"memory://{run_id}"
