@@ -13,12 +13,16 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gazer.core.progress import Progress
 from gazer.core.steplog import step_logger
 from gazer.data.versions import describe_schema, hash_dataset
+from gazer.registry.protocol import ModelVersion, Registry
 from gazer.tracking.protocol import Tracker
+
+if TYPE_CHECKING:
+    from gazer.registry.gate import Gate, GateDecision
 
 T = TypeVar("T")
 
@@ -35,6 +39,7 @@ class StepContext:
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     datasets: dict[str, str] = dataclasses.field(default_factory=dict)
     work_dir: Path | None = None
+    registry: Registry | None = None
 
     @property
     def log(self) -> logging.Logger:
@@ -106,6 +111,34 @@ class StepContext:
         """Iterate while printing periodic ``done/total, rate, ETA`` lines."""
         return iter(Progress(items, total=total, desc=f"{self.step} {desc}".strip(),
                              every_s=every_s))
+
+    def publish(
+        self,
+        name: str,
+        model: Any,
+        metrics: Mapping[str, float],
+        gate: Gate,
+        *,
+        lineage: Mapping[str, str] | None = None,
+        input_example: Any = None,
+    ) -> tuple[ModelVersion, GateDecision]:
+        """Register ``model`` with lineage tags and let ``gate`` decide its alias."""
+        from gazer.registry.gate import publish
+
+        if self.registry is None:
+            from gazer.registry.memory import MemoryRegistry
+
+            self.registry = MemoryRegistry()
+        tags = {"gazer.run_id": self.run_id, "gazer.step": self.step,
+                **{f"gazer.dataset.{k}": v for k, v in self.datasets.items()}, **(lineage or {})}
+        version, decision = publish(
+            self.registry, name, model, metrics, gate,
+            tracker=self.tracker, tracking_run_id=self.tracking_run_id, lineage=tags,
+            input_example=input_example,
+        )
+        self.log.info("gate for %s v%d: %s; %s", name, version.version,
+                      "passed" if decision.passed else "failed", "; ".join(decision.reasons))
+        return version, decision
 
     def scratch_dir(self) -> Path:
         if self.work_dir is None:

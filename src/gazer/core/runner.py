@@ -26,6 +26,8 @@ from gazer.core.runs import (
 )
 from gazer.core.task import StepResult, StepTask
 from gazer.errors import InvalidInput, InvalidParam
+from gazer.registry.protocol import Registry
+from gazer.registry.resolve import registry_from_settings
 from gazer.settings import Settings
 from gazer.storage.protocol import Storage
 from gazer.storage.resolve import storage_from_settings
@@ -61,6 +63,7 @@ class Runner:
         store: SqlRunStore | None = None,
         storage: Storage | None = None,
         tracker: Tracker | None = None,
+        registry: Registry | None = None,
         executor: str | Executor | None = None,
         echo: Callable[[str], None] | None = None,
     ) -> None:
@@ -68,6 +71,7 @@ class Runner:
         self.store = store or SqlRunStore(settings.runs_url)
         self.storage = storage or storage_from_settings(settings)
         self.tracker = tracker or tracker_from_settings(settings)
+        self.registry = registry or registry_from_settings(settings)
         self._executor_arg = executor or settings.executor.kind
         self._executor: Executor | None = None
         self.echo = echo or (lambda _line: None)
@@ -255,6 +259,10 @@ class Runner:
         tracking_id: str,
     ) -> StepTask:
         step = pipeline.steps[name]
+        # in-memory trackers and registries cannot follow a task to another process
+        portable = self.executor.shares_memory
+        tracker = self.tracker if portable or hasattr(self.tracker, "tracking_uri") else None
+        registry = self.registry if portable or hasattr(self.registry, "tracker") else None
         inputs = {inp: done[src[0]][src[1]] for inp, src in pipeline.edges[name].items() if src}
         return StepTask(
             run_id=run_id,
@@ -266,8 +274,9 @@ class Runner:
             artifact_prefix=f"curated/runs/{run_id}/{name}",
             log_path=str(self.settings.logs_dir / run_id / f"{name}.log"),
             tmp_dir=str((self.settings.home / "tmp" / run_id).resolve()),
-            tracker=self.tracker,
-            tracking_run_id=tracking_id,
+            tracker=tracker,
+            tracking_run_id=tracking_id if tracker is not None else None,
+            registry=registry,
         )
 
     def _record_result(

@@ -19,6 +19,7 @@ from gazer.core.step import Step
 from gazer.core.steplog import capture_output, step_logger
 from gazer.settings import StorageSettings
 from gazer.storage.resolve import open_storage
+from gazer.registry.protocol import Registry
 from gazer.tracking.protocol import Tracker
 
 
@@ -37,6 +38,7 @@ class StepTask:
     tmp_dir: str
     tracker: Tracker | None = None
     tracking_run_id: str | None = None
+    registry: Registry | None = None
 
 
 @dataclasses.dataclass
@@ -62,7 +64,7 @@ def execute_task(task: StepTask) -> StepResult:
     ctx = StepContext(
         run_id=task.run_id, step=task.step.name, tracker=task.tracker,
         tracking_run_id=task.tracking_run_id,
-        work_dir=Path(task.tmp_dir) / "scratch" / task.step.name,
+        work_dir=Path(task.tmp_dir) / "scratch" / task.step.name, registry=task.registry,
     )
     token = enter_context(ctx)
     attempts = 0

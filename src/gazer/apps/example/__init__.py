@@ -1,0 +1,1 @@
+"""The `example` app: a small scikit-learn pipeline on a bundled dataset."""

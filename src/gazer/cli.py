@@ -1,0 +1,240 @@
+"""The ``gazer`` command.
+
+Every ``GazerError`` becomes one line on stderr naming what was expected and what was
+got, with a non-zero exit code; ``--debug`` (or ``GAZER_DEBUG=1``) shows the traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gazer.errors import GazerError, InvalidParam
+from gazer.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="gazer: pipelines, tracked runs, a model registry and serving, on one laptop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+runs_app = typer.Typer(help="Inspect pipeline runs.", no_args_is_help=True)
+models_app = typer.Typer(help="Registered models: versions, aliases, promotion.",
+                         no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(models_app, name="models")
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["train.C=0.5"]`` → ``{"train.C": 0.5}``; values are JSON when they parse as JSON."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip() or "." not in key:
+            raise InvalidParam(f"--param must look like STEP.PARAM=VALUE (e.g. train.C=0.5); "
+                               f"got {item!r}")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
+
+
+def _when(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    """gazer: pipelines, tracked runs, a model registry and serving, on one laptop."""
+
+
+@app.command("run")
+def run_cmd(
+    pipeline: Annotated[str, typer.Argument(help="App name (see `gazer pipelines`) or module:attr.")],
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="STEP.PARAM=VALUE; repeat for more.")] = None,
+    executor: Annotated[str | None, typer.Option(help="local (threads) or ray.")] = None,
+    resume: Annotated[str | None, typer.Option(
+        help="Re-run only the failed and downstream steps of this run.")] = None,
+) -> None:
+    """Run a pipeline; unchanged steps are cache hits."""
+    from gazer.apps.catalog import get_pipeline
+    from gazer.core.runner import Runner
+
+    settings = _settings()
+    pipe = get_pipeline(pipeline)
+    params = parse_params(param or [])
+    runner = Runner(settings, executor=executor, echo=lambda line: out.print(line, highlight=False, markup=False))
+    try:
+        record = runner.run(pipe, params, resume=resume)
+    finally:
+        runner.close()
+    out.print(f"details: gazer runs show {record.id}")
+    if record.status != "succeeded":
+        raise typer.Exit(1)
+
+
+@app.command("pipelines")
+def pipelines_cmd() -> None:
+    """List the registered pipelines with their steps."""
+    from gazer.apps.catalog import list_apps
+
+    table = Table("name", "steps", "description")
+    for a in list_apps():
+        table.add_row(a.name, " → ".join(a.build().order), a.description)
+    out.print(table)
+
+
+@runs_app.command("list")
+def runs_list(
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+) -> None:
+    """Recent runs, newest first."""
+    from gazer.core.runs import SqlRunStore
+
+    store = SqlRunStore(_settings().runs_url)
+    store.reap_interrupted()
+    table = Table("run", "pipeline", "status", "started", "duration", "steps", "cache hits")
+    for r in store.list_runs(pipeline, limit):
+        took = f"{r.finished_at - r.created_at:.1f}s" if r.finished_at else "-"
+        table.add_row(r.id, r.pipeline, r.status, _when(r.created_at), took,
+                      str(len(r.steps)), str(r.cache_hits))
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `gazer runs list`.")]) -> None:
+    """One run: its steps, status, durations, cache hits, artifacts and log files."""
+    from gazer.core.runs import SqlRunStore
+
+    store = SqlRunStore(_settings().runs_url)
+    store.reap_interrupted()
+    r = store.get_run(run_id)
+    out.print(f"[bold]run {r.id}[/] pipeline={r.pipeline} status={r.status} "
+              f"executor={r.executor} started={_when(r.created_at)} resumes={r.resumes}")
+    if r.tracking_run_id:
+        out.print(f"mlflow run: {r.tracking_run_id}")
+    if r.error:
+        out.print(f"[red]error:[/] {r.error}")
+    table = Table("step", "status", "cached", "attempts", "duration", "outputs", "log")
+    order = {s.name: i for i, s in enumerate(sorted(r.steps, key=lambda s: s.started_at or 0))}
+    for s in sorted(r.steps, key=lambda s: order[s.name]):
+        took = f"{s.duration_s:.2f}s" if s.duration_s is not None else "-"
+        outputs = "\n".join(f"{k}: {v['uri']} ({v['kind']}, {v['size']} B)"
+                            for k, v in s.outputs.items())
+        table.add_row(s.name, s.status, "yes" if s.cached else "", str(s.attempts), took,
+                      outputs, s.log_path or "")
+    out.print(table)
+    params = ", ".join(f"{k}={v!r}" for k, v in r.params.items())
+    out.print(f"params: {params}", highlight=False)
+    for s in r.steps:
+        if s.traceback:
+            out.print(f"[red]{s.name} traceback (last lines):[/]")
+            out.print("\n".join(s.traceback.strip().splitlines()[-6:]), highlight=False)
+
+
+def _registry() -> Any:
+    from gazer.registry.resolve import registry_from_settings
+
+    return registry_from_settings(_settings())
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered models with their champion and challenger."""
+    reg = _registry()
+    table = Table("model", "versions", "champion", "challenger")
+    for name in reg.list_models():
+        versions = reg.list_versions(name)
+        champ, chall = reg.find_alias(name, "champion"), reg.find_alias(name, "challenger")
+        table.add_row(name, str(len(versions)), f"v{champ.version}" if champ else "-",
+                      f"v{chall.version}" if chall else "-")
+    out.print(table)
+
+
+@models_app.command("show")
+def models_show(name: str) -> None:
+    """Every version of a model: aliases, metrics, gate result and lineage."""
+    from gazer.registry.promotion import champion_history
+
+    reg = _registry()
+    table = Table("version", "aliases", "metrics", "gate", "run", "dataset")
+    for v in reg.list_versions(name):
+        metrics = ", ".join(f"{k}={val:.4g}" for k, val in sorted(v.metrics.items()))
+        table.add_row(f"v{v.version}", ",".join(v.aliases), metrics, v.tags.get("gazer.gate", ""),
+                      v.tags.get("gazer.run_id", ""), v.tags.get("gazer.dataset", "")[:12])
+    out.print(table)
+    for h in champion_history(reg, name)[-5:]:
+        out.print(f"  {_when(float(h['at']))}  champion → v{h['version']} ({h['reason']})",  # type: ignore[arg-type]
+                  highlight=False)
+
+
+@models_app.command("promote")
+def models_promote(name: str, version: int) -> None:
+    """Point the champion alias at VERSION."""
+    from gazer.registry.promotion import promote
+
+    v = promote(_registry(), name, version, reason="manual promote")
+    out.print(f"{name}: champion → v{v.version}")
+
+
+@models_app.command("rollback")
+def models_rollback(name: str) -> None:
+    """Point the champion alias back at the previous champion."""
+    from gazer.registry.promotion import rollback
+
+    v = rollback(_registry(), name)
+    out.print(f"{name}: champion rolled back → v{v.version}")
+
+
+@app.command("demo")
+def demo_cmd(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Exit once every app is trained and answering (for CI).")] = False,
+) -> None:
+    """Train every app that has no champion yet, then check each answers."""
+    from gazer.apps.demo import run_demo
+
+    ok = run_demo(_settings(), echo=lambda line: out.print(line, highlight=False, markup=False), check=check)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning gazer errors into one clear line."""
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or _settings().debug
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="gazer", standalone_mode=False)
+    except GazerError as exc:
+        if debug:
+            raise
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2 if 400 <= exc.status_code < 500 else 1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

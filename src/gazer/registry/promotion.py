@@ -1,0 +1,50 @@
+"""Moving ``champion`` by hand or by a gate, with a history that ``rollback`` walks back."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from gazer.errors import InvalidInput
+from gazer.registry.protocol import CHALLENGER, CHAMPION, ModelVersion, Registry
+
+_HISTORY = "gazer.champion_history"
+_KEEP = 50
+
+
+def champion_history(registry: Registry, name: str) -> list[dict[str, object]]:
+    """Past champion moves, oldest first: ``{"version", "at", "reason"}``."""
+    raw = registry.model_tags(name).get(_HISTORY)
+    return list(json.loads(raw)) if raw else []
+
+
+def promote(registry: Registry, name: str, version: int, reason: str = "manual") -> ModelVersion:
+    """Point ``champion`` at ``version`` and record the move."""
+    target = registry.get_version(name, version)
+    current = registry.find_alias(name, CHAMPION)
+    if current is not None and current.version == target.version:
+        return target
+    history = champion_history(registry, name)
+    history.append({"version": target.version, "at": time.time(), "reason": reason,
+                    "previous": current.version if current else None})
+    registry.set_alias(name, CHAMPION, target.version)
+    challenger = registry.find_alias(name, CHALLENGER)
+    if challenger is not None and challenger.version == target.version:
+        registry.delete_alias(name, CHALLENGER)
+    registry.set_model_tags(name, {_HISTORY: json.dumps(history[-_KEEP:])})
+    return registry.get_version(name, target.version)
+
+
+def rollback(registry: Registry, name: str) -> ModelVersion:
+    """Point ``champion`` back at the version it pointed to before the last move."""
+    current = registry.find_alias(name, CHAMPION)
+    if current is None:
+        raise InvalidInput(f"model {name!r} has no champion to roll back")
+    previous = next((h["previous"] for h in reversed(champion_history(registry, name))
+                     if h["version"] == current.version and h["previous"] is not None), None)
+    if previous is None:
+        raise InvalidInput(
+            f"model {name!r}: champion v{current.version} has no earlier champion to roll back "
+            f"to; promote a version instead: gazer models promote {name} VERSION"
+        )
+    return promote(registry, name, int(previous), reason=f"rollback from v{current.version}")  # type: ignore[call-overload]
