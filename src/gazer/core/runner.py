@@ -114,6 +114,9 @@ class Runner:
                                    self.settings.tracking.co2) as co2:
                 status, error = self._schedule(pipeline, record, resolved, keys, prior,
                                                tracking_id)
+        except Exception as exc:
+            status, error = FAILED, f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             self._finish(record.id, tracking_id, status, error, started, co2.as_metrics())
             shutil.rmtree(self.settings.home / "tmp" / record.id, ignore_errors=True)
@@ -260,7 +263,12 @@ class Runner:
     ) -> StepTask:
         step = pipeline.steps[name]
         # in-memory trackers and registries cannot follow a task to another process
-        portable = self.executor.shares_memory
+        portable = self.executor.shares_memory and step.timeout_s is None
+        if not portable and self.storage.uri.startswith("memory://"):
+            raise InvalidInput(
+                f"step {name!r} runs in another process (timeout_s or a remote executor), "
+                f"which cannot see in-memory storage; use a folder or s3:// storage"
+            )
         tracker = self.tracker if portable or hasattr(self.tracker, "tracking_uri") else None
         registry = self.registry if portable or hasattr(self.registry, "tracker") else None
         inputs = {inp: done[src[0]][src[1]] for inp, src in pipeline.edges[name].items() if src}
