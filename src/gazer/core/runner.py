@@ -73,6 +73,8 @@ class Runner:
         self.tracker = tracker or tracker_from_settings(settings)
         self.registry = registry or registry_from_settings(settings)
         self._executor_arg = executor or settings.executor.kind
+        if isinstance(self._executor_arg, str) and self._executor_arg not in ("local", "ray"):
+            raise InvalidInput(f"executor must be 'local' or 'ray'; got {self._executor_arg!r}")
         self._executor: Executor | None = None
         self.echo = echo or (lambda _line: None)
 
@@ -102,6 +104,7 @@ class Runner:
         else:
             resolved = pipeline.resolve_params(params)
             self._check_executor(executor_name)
+            self.executor  # start workers first: a failure here leaves no run behind
             record, prior = self.store.create_run(pipeline.name, resolved, executor_name), {}
             self.echo(f"run {record.id} of {pipeline.name!r} started")
         keys = cache_keys(pipeline, resolved)

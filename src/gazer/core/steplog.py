@@ -33,7 +33,10 @@ class _Router(io.TextIOBase):
         (target or self.fallback).flush()
 
     def isatty(self) -> bool:
-        return _target.get() is None and self.fallback.isatty()
+        try:
+            return _target.get() is None and self.fallback.isatty()
+        except ValueError:  # the real stream was closed at interpreter exit
+            return False
 
     def fileno(self) -> int:
         return self.fallback.fileno()

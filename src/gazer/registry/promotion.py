@@ -35,16 +35,27 @@ def promote(registry: Registry, name: str, version: int, reason: str = "manual")
     return registry.get_version(name, target.version)
 
 
+def _champion_stack(history: list[dict[str, object]]) -> list[int]:
+    """Replay the history: promotions push a version, rollbacks pop one."""
+    stack: list[int] = []
+    for entry in history:
+        if str(entry.get("reason", "")).startswith("rollback"):
+            if stack:
+                stack.pop()
+        else:
+            stack.append(int(entry["version"]))  # type: ignore[call-overload]
+    return stack
+
+
 def rollback(registry: Registry, name: str) -> ModelVersion:
-    """Point ``champion`` back at the version it pointed to before the last move."""
+    """Point ``champion`` back at the champion before the current one was promoted."""
     current = registry.find_alias(name, CHAMPION)
     if current is None:
         raise InvalidInput(f"model {name!r} has no champion to roll back")
-    previous = next((h["previous"] for h in reversed(champion_history(registry, name))
-                     if h["version"] == current.version and h["previous"] is not None), None)
-    if previous is None:
+    stack = _champion_stack(champion_history(registry, name))
+    if len(stack) < 2:
         raise InvalidInput(
             f"model {name!r}: champion v{current.version} has no earlier champion to roll back "
             f"to; promote a version instead: gazer models promote {name} VERSION"
         )
-    return promote(registry, name, int(previous), reason=f"rollback from v{current.version}")  # type: ignore[call-overload]
+    return promote(registry, name, stack[-2], reason=f"rollback from v{current.version}")

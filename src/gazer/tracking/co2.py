@@ -36,6 +36,8 @@ def measure_emissions(country: str, enabled: bool = True) -> Iterator[Emissions]
         try:
             from codecarbon import OfflineEmissionsTracker
 
+            logging.getLogger("codecarbon").setLevel(logging.ERROR)
+
             tracker = OfflineEmissionsTracker(
                 country_iso_code=country,
                 save_to_file=False,

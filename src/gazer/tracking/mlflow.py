@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,6 +34,8 @@ class MlflowTracker:
     def client(self) -> Any:
         if self._client is None:
             from mlflow.tracking import MlflowClient
+
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
 
             with self._translated("connect to"):
                 self._client = MlflowClient(
