@@ -51,6 +51,11 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def echo(line: str) -> None:
+    """Print a progress line as plain text (no markup, no highlighting)."""
+    out.print(line, highlight=False, markup=False)
+
+
 def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
@@ -62,7 +67,8 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
 
 @app.command("run")
 def run_cmd(
-    pipeline: Annotated[str, typer.Argument(help="App name (see `gazer pipelines`) or module:attr.")],
+    pipeline: Annotated[str, typer.Argument(
+        help="App name (see `gazer pipelines`) or module:attr.")],
     param: Annotated[list[str] | None, typer.Option(
         "--param", "-p", help="STEP.PARAM=VALUE; repeat for more.")] = None,
     executor: Annotated[str | None, typer.Option(help="local (threads) or ray.")] = None,
@@ -76,7 +82,7 @@ def run_cmd(
     settings = _settings()
     pipe = get_pipeline(pipeline)
     params = parse_params(param or [])
-    runner = Runner(settings, executor=executor, echo=lambda line: out.print(line, highlight=False, markup=False))
+    runner = Runner(settings, executor=executor, echo=echo)
     try:
         record = runner.run(pipe, params, resume=resume)
     finally:
@@ -116,7 +122,9 @@ def runs_list(
 
 
 @runs_app.command("show")
-def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `gazer runs list`.")]) -> None:
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id from `gazer runs list`.")],
+) -> None:
     """One run: its steps, status, durations, cache hits, artifacts and log files."""
     from gazer.core.runs import SqlRunStore
 
@@ -208,7 +216,7 @@ def demo_cmd(
     """Train every app that has no champion yet, then check each answers."""
     from gazer.apps.demo import run_demo
 
-    ok = run_demo(_settings(), echo=lambda line: out.print(line, highlight=False, markup=False), check=check)
+    ok = run_demo(_settings(), echo=echo, check=check)
     if not ok:
         raise typer.Exit(1)
 

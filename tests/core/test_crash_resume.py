@@ -23,8 +23,8 @@ def test_kill_9_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path)
            "PYTHONPATH": str(root)}
     marker = tmp_path / "marks"
     marker.mkdir()
-    params = [f"--param=produce.marker_dir={marker}", f"--param=wait_then_double.marker_dir={marker}",
-              f"--param=total.marker_dir={marker}"]
+    params = [f"--param={name}.marker_dir={marker}"
+              for name in ("produce", "wait_then_double", "total")]
     proc = _gazer(env, "run", "tests.core.crashable:pipeline", *params)
     deadline = time.time() + 120
     while not (marker / "started").exists():

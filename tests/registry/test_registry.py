@@ -11,8 +11,16 @@ from sklearn.linear_model import LogisticRegression
 
 from gazer.errors import InvalidInput, ModelNotFound
 from gazer.registry import (
-    CHALLENGER, CHAMPION, Check, Gate, MemoryRegistry, Registry, champion_history, promote,
-    publish, rollback,
+    CHALLENGER,
+    CHAMPION,
+    Check,
+    Gate,
+    MemoryRegistry,
+    Registry,
+    champion_history,
+    promote,
+    publish,
+    rollback,
 )
 from gazer.registry.mlflow import MlflowRegistry
 

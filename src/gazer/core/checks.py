@@ -32,7 +32,8 @@ def check_wiring_targets(steps: Mapping[str, Step], wiring: Mapping[str, str]) -
         producer, _, output = source.partition(".")
         if producer not in steps:
             raise InvalidPipeline(
-                f"wiring {target!r} <- {source!r}: no step named {producer!r}{_hint(producer, steps)}"
+                f"wiring {target!r} <- {source!r}: no step named {producer!r}"
+                f"{_hint(producer, steps)}"
             )
         if output and output not in steps[producer].outputs:
             raise InvalidPipeline(

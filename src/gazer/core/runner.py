@@ -22,7 +22,14 @@ from gazer.core.executors.protocol import Executor
 from gazer.core.executors.resolve import open_executor
 from gazer.core.pipeline import Pipeline
 from gazer.core.runs import (
-    FAILED, INTERRUPTED, RUNNING, SKIPPED, SUCCEEDED, RunRecord, SqlRunStore, StepRecord,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    RunRecord,
+    SqlRunStore,
+    StepRecord,
 )
 from gazer.core.task import StepResult, StepTask
 from gazer.errors import InvalidInput, InvalidParam
@@ -104,13 +111,14 @@ class Runner:
         else:
             resolved = pipeline.resolve_params(params)
             self._check_executor(executor_name)
-            self.executor  # start workers first: a failure here leaves no run behind
+            _ = self.executor  # start workers first: a failure here leaves no run behind
             record, prior = self.store.create_run(pipeline.name, resolved, executor_name), {}
             self.echo(f"run {record.id} of {pipeline.name!r} started")
         keys = cache_keys(pipeline, resolved)
         tracking_id = self._start_tracking(pipeline, record, resolved)
         started = time.time()
-        status, error = INTERRUPTED, "interrupted"
+        status: str = INTERRUPTED
+        error: str | None = "interrupted"
         co2 = Emissions()
         try:
             with measure_emissions(self.settings.tracking.country,

@@ -37,7 +37,7 @@ class Step:
         """Call the step as a plain function (handy in notebooks and unit tests)."""
         if inspect.isclass(self.fn):
             params = {k: kwargs.pop(k) for k in list(kwargs) if k in self.params}
-            return self.fn(**params).run(*args, **kwargs)
+            return self.fn(**params).run(*args, **kwargs)  # type: ignore[attr-defined]
         return self.fn(*args, **kwargs)
 
     def named(self, name: str) -> Step:
@@ -63,7 +63,7 @@ class Step:
     def invoke(self, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
         """Run the step's code and return its outputs by name."""
         if inspect.isclass(self.fn):
-            result = self.fn(**params).run(**inputs)
+            result = self.fn(**params).run(**inputs)  # type: ignore[attr-defined]
         else:
             result = self.fn(**inputs, **params)
         return self._name_outputs(result)
@@ -146,7 +146,7 @@ def _signature(
         if not callable(getattr(target, "run", None)):
             raise InvalidPipeline(f"class step {step_name!r} needs a run(self, ...) method")
         param_sig = _parameters(target.__init__, step_name, skip_self=True)  # type: ignore[misc]
-        input_sig = _parameters(target.run, step_name, skip_self=True)
+        input_sig = _parameters(target.run, step_name, skip_self=True)  # type: ignore[attr-defined]
         params = {p.name: p.default for p in param_sig}
         if any(p.default is inspect.Parameter.empty for p in param_sig):
             raise InvalidPipeline(

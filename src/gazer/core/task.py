@@ -17,9 +17,9 @@ from gazer.core.artifacts import ArtifactRef, Metrics, load_artifact, save_artif
 from gazer.core.context import StepContext, enter_context, leave_context
 from gazer.core.step import Step
 from gazer.core.steplog import capture_output, step_logger
+from gazer.registry.protocol import Registry
 from gazer.settings import StorageSettings
 from gazer.storage.resolve import open_storage
-from gazer.registry.protocol import Registry
 from gazer.tracking.protocol import Tracker
 
 

@@ -88,7 +88,8 @@ class Gate:
         for check in self.checks:
             ok, why = _run_check(check, model)
             passed = passed and ok
-            reasons.append(f"check {check.name}: {'pass' if ok else 'FAIL'}{f' ({why})' if why else ''}")
+            detail = f" ({why})" if why else ""
+            reasons.append(f"check {check.name}: {'pass' if ok else 'FAIL'}{detail}")
         return GateDecision(passed, tuple(reasons), self.metric, value, best)
 
 

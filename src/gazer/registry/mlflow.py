@@ -153,9 +153,8 @@ def _to_version(mv: Any) -> ModelVersion:
 
 def save_model_dir(model: Any, path: Path, input_example: Any = None) -> None:
     """Save ``model`` in its MLflow flavour when it has one, else with cloudpickle."""
-    from sklearn.base import BaseEstimator
-
     import mlflow.pyfunc
+    from sklearn.base import BaseEstimator
 
     if isinstance(model, BaseEstimator):
         import mlflow.sklearn

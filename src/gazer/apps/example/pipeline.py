@@ -73,7 +73,11 @@ def evaluate(model: Any, test_df: pd.DataFrame) -> Metrics:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import (
-        ConfusionMatrixDisplay, RocCurveDisplay, accuracy_score, f1_score, roc_auc_score,
+        ConfusionMatrixDisplay,
+        RocCurveDisplay,
+        accuracy_score,
+        f1_score,
+        roc_auc_score,
     )
 
     ctx = current()
