@@ -69,3 +69,42 @@ def _wait_for_s3(endpoint: str, proc: subprocess.Popen[bytes], log: Path) -> Non
         except Exception:
             time.sleep(0.3)
     pytest.fail(f"SeaweedFS S3 did not answer within 60 s: {log.read_text()[-2000:]}")
+
+
+def _pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found: apt-get install postgresql")
+    return found[-1].parent
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throw-away PostgreSQL server on a free loopback port (initdb refuses root)."""
+    import os
+    import tempfile
+
+    bin_dir = _pg_bin()
+    data = Path(tempfile.mkdtemp(prefix="gazer-pg-"))
+    shutil.chown(data, "postgres", "postgres")
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*as_pg, str(bin_dir / "initdb"), "-D", str(data / "db"), "-A", "trust",
+                    "-U", "postgres"], check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [*as_pg, str(bin_dir / "postgres"), "-D", str(data / "db"), "-h", "127.0.0.1",
+         "-p", str(port), "-k", str(data)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 30
+        while subprocess.run([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                             capture_output=True).returncode != 0:
+            if time.time() > deadline or proc.poll() is not None:
+                pytest.fail("PostgreSQL did not start within 30 s")
+            time.sleep(0.2)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        shutil.rmtree(data, ignore_errors=True)
