@@ -67,3 +67,29 @@ def test_run_then_show_then_models_from_the_shell(tmp_path: Path) -> None:
     assert "champion" in models.stdout and "v1" in models.stdout
     listed = _gazer(tmp_path, "runs", "list")
     assert listed.stdout.count("example") == 2
+    rollback = _gazer(tmp_path, "models", "rollback", "example")
+    assert rollback.returncode == 2 and "no earlier champion" in rollback.stderr
+    third = _gazer(tmp_path, "run", "example", "--param", "train_tree.max_depth=1",
+                   "--param", "select.margin=0.5")
+    assert third.returncode == 0, third.stdout + third.stderr
+    promote = _gazer(tmp_path, "models", "promote", "example", "2")
+    assert "champion → v2" in promote.stdout
+    back = _gazer(tmp_path, "models", "rollback", "example")
+    assert "rolled back → v1" in back.stdout
+
+
+def test_an_unreachable_storage_endpoint_is_one_line_and_leaves_no_run(tmp_path: Path) -> None:
+    from tests.servers import free_port
+
+    env_extra = {"GAZER_STORAGE__URI": "s3://bucket/x",
+                 "GAZER_STORAGE__ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+                 "GAZER_STORAGE__CONNECT_TIMEOUT_S": "1", "GAZER_STORAGE__KEY": "k",
+                 "GAZER_STORAGE__SECRET": "s"}
+    env = {**os.environ, "GAZER_HOME": str(tmp_path), "GAZER_TRACKING__CO2": "false",
+           **env_extra}
+    result = subprocess.run([sys.executable, "-m", "gazer.cli", "run", "example"], env=env,
+                            text=True, capture_output=True, timeout=300)
+    assert result.returncode == 1
+    assert "cannot reach the S3 endpoint" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "example" not in _gazer(tmp_path, "runs", "list").stdout

@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or _settings().debug
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="gazer", standalone_mode=False)
+        code = command.main(args=args, prog_name="gazer", standalone_mode=False)
     except GazerError as exc:
         if debug:
             raise
@@ -242,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

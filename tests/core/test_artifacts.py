@@ -58,6 +58,16 @@ def test_sklearn_models_round_trip_with_joblib(storage: Storage) -> None:
     assert list(load_artifact(storage, ref).predict(x)) == [0, 0, 1, 1]
 
 
+def test_torch_modules_round_trip_with_torch_save(storage: Storage) -> None:
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Linear(3, 2)
+    ref = save_artifact(storage, "curated/t", "net", module)
+    assert ref.kind == "torch" and ref.uri.endswith("net.pt")
+    back = load_artifact(storage, ref)
+    x = torch.ones(1, 3)
+    assert torch.equal(back(x), module(x))
+
+
 def test_refs_carry_size_and_content_hash(storage: Storage) -> None:
     a = save_artifact(storage, "curated/a", "x", {"v": 1})
     b = save_artifact(storage, "curated/b", "x", {"v": 1})

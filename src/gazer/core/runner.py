@@ -111,6 +111,7 @@ class Runner:
         else:
             resolved = pipeline.resolve_params(params)
             self._check_executor(executor_name)
+            self.storage.exists("curated/.gazer-probe")  # unreachable storage fails here, early
             _ = self.executor  # start workers first: a failure here leaves no run behind
             record, prior = self.store.create_run(pipeline.name, resolved, executor_name), {}
             self.echo(f"run {record.id} of {pipeline.name!r} started")

@@ -113,8 +113,10 @@ class S3Storage:
             return fh
 
     def exists(self, key: str) -> bool:
-        with self._translated(key, "check"):
-            return bool(self.fs.isfile(self._path(key)))
+        try:
+            return self.info(key).size >= 0
+        except ArtifactNotFound:
+            return False
 
     def info(self, key: str) -> ObjectInfo:
         with self._translated(key, "stat"):
