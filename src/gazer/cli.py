@@ -208,6 +208,23 @@ def models_rollback(name: str) -> None:
     out.print(f"{name}: champion rolled back → v{v.version}")
 
 
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve every registered model, the APIs and the web UI."""
+    import uvicorn
+
+    from gazer.serving.app import create_app
+
+    settings = _settings()
+    host, port = host or settings.serving.host, port or settings.serving.port
+    echo(f"gazer serving on http://{host}:{port}/  (API docs: /docs, metrics: /metrics)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                access_log=False)
+
+
 @app.command("demo")
 def demo_cmd(
     check: Annotated[bool, typer.Option(

@@ -13,6 +13,10 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     │   ├── RunNotFound
     │   ├── ArtifactNotFound
     │   └── ModelNotFound
+    ├── ModelNotReady (503)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
+    ├── PayloadTooLarge (413)
     ├── StorageError (502)
     │   └── StorageUnavailable (503)
     ├── TrackingError (502)
@@ -79,6 +83,31 @@ class ArtifactNotFound(NotFound):
 
 class ModelNotFound(NotFound):
     """No registered model, version or alias by that name."""
+
+
+class ModelNotReady(GazerError):
+    """The model exists but is not loaded yet (starting, loading or failed to load)."""
+
+    status_code = 503
+    retry_after_s = 2
+
+
+class Unauthorized(GazerError):
+    """The request lacks a valid API key."""
+
+    status_code = 401
+
+
+class Forbidden(GazerError):
+    """The route is disabled or the key does not allow it."""
+
+    status_code = 403
+
+
+class PayloadTooLarge(GazerError):
+    """The request body is over the configured size limit."""
+
+    status_code = 413
 
 
 class StorageError(GazerError):

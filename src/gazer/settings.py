@@ -50,6 +50,36 @@ class ExecutorSettings(BaseModel):
     ray_address: str | None = None
 
 
+class EndpointSettings(BaseModel):
+    """One served endpoint: a registered model, the alias it follows, its traffic policy."""
+
+    name: str
+    model: str | None = None
+    alias: str = "champion"
+    policy: Literal["champion", "canary", "shadow"] = "champion"
+    canary_weight: float = Field(default=0.1, ge=0.0, le=1.0)
+    serverless: bool = False
+    idle_s: float = 300.0
+
+    @property
+    def model_name(self) -> str:
+        return self.model or self.name
+
+
+class ServingSettings(BaseModel):
+    """``gazer serve``: where it listens, how it watches the registry, who may do what."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    poll_interval_s: float = 2.0
+    max_body_bytes: int = 10 * 2**20
+    admin_api_key: str | None = None
+    predict_api_key: str | None = None
+    cors_origins: list[str] = []
+    endpoints: list[EndpointSettings] | None = None
+    log_predictions: bool = True
+
+
 class Settings(BaseSettings):
     """All of gazer's configuration; ``get_settings()`` reads it from the environment."""
 
@@ -62,6 +92,7 @@ class Settings(BaseSettings):
     runs: RunsSettings = RunsSettings()
     tracking: TrackingSettings = TrackingSettings()
     executor: ExecutorSettings = ExecutorSettings()
+    serving: ServingSettings = ServingSettings()
     debug: bool = False
 
     @property

@@ -1,61 +1,124 @@
-"""``gazer demo``: train every registered app that has no champion, then check each.
+"""``gazer demo``: train every registered app that has no champion, then serve them all.
 
-Once serving exists, the demo also starts ``gazer serve``; until then it prints where to
-look at the runs, the MLflow UI and the registered models.
+``--check`` starts the server on a free loopback port instead, asks every endpoint for a
+prediction over HTTP, and exits: a green check means a newcomer's ``make demo`` works.
 """
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+import time
+import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 from gazer.apps.catalog import list_apps
 from gazer.core.runner import Runner
-from gazer.registry.protocol import CHAMPION
+from gazer.registry.protocol import CHAMPION, EXAMPLE_TAG, decode_example
 from gazer.settings import Settings
 
 
-def run_demo(settings: Settings, echo: Callable[[str], None], check: bool = False) -> bool:
-    """Return whether every app ended with a champion that answers."""
+def train_missing(settings: Settings, echo: Callable[[str], None]) -> bool:
+    """Run each app's quick configuration when its model has no champion yet."""
     runner = Runner(settings, echo=echo)
-    registry = runner.registry
     ok = True
     try:
         for app in list_apps():
             echo(f"== app {app.name}: {app.description}")
-            champion = registry.find_alias(app.model_name, CHAMPION) if app.model_name else None
-            if champion is None:
-                record = runner.run(app.build(), app.quick_params)
-                if record.status != "succeeded":
-                    echo(f"   {app.name} failed: {record.error}")
-                    ok = False
-                    continue
-                echo(f"   details: gazer runs show {record.id}")
-            else:
+            champion = runner.registry.find_alias(app.model_name, CHAMPION) \
+                if app.model_name else None
+            if champion is not None:
                 echo(f"   champion v{champion.version} exists; not retraining")
-            if app.model_name:
-                ok = _smoke(registry, app.model_name, app.smoke, echo) and ok
+                continue
+            record = runner.run(app.build(), app.quick_params)
+            echo(f"   details: gazer runs show {record.id}")
+            if record.status != "succeeded":
+                ok = False
     finally:
         runner.close()
+    return ok
+
+
+def run_demo(settings: Settings, echo: Callable[[str], None], check: bool = False) -> bool:
+    """Train what is missing, then serve (or, with ``check``, probe every endpoint and exit)."""
+    if not train_missing(settings, echo):
+        return False
     echo("")
     echo(f"Runs:      gazer runs list        (store: {settings.runs_url})")
     echo(f"Models:    gazer models list      (MLflow: {settings.tracking_uri})")
     echo(f"MLflow UI: mlflow ui --backend-store-uri {settings.tracking_uri}")
     echo(f"Logs:      {settings.logs_dir}")
-    if not check:
-        echo("Serving (gazer serve) arrives with the serving issue; nothing to start yet.")
-    return ok
+    if check:
+        return check_serving(settings, echo)
+    host, port = settings.serving.host, settings.serving.port
+    echo(f"Open:      http://{host}:{port}/   (Ctrl-C to stop)")
+    import uvicorn
 
+    from gazer.serving.app import create_app
 
-def _smoke(
-    registry: object, name: str, smoke: Callable[[object], str] | None,
-    echo: Callable[[str], None],
-) -> bool:
-    champion = registry.find_alias(name, CHAMPION)  # type: ignore[attr-defined]
-    if champion is None:
-        echo(f"   {name}: no champion after training (the gate refused every candidate)")
-        return False
-    model = registry.load_model(name, CHAMPION)  # type: ignore[attr-defined]
-    answer = smoke(model) if smoke else "loaded"
-    metrics = ", ".join(f"{k}={v:.3f}" for k, v in sorted(champion.metrics.items()))
-    echo(f"   {name} champion v{champion.version} ({metrics}): {answer}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                access_log=False)
     return True
+
+
+def check_serving(settings: Settings, echo: Callable[[str], None]) -> bool:
+    """Serve on a free port, ask each endpoint for one prediction, stop."""
+    import uvicorn
+
+    from gazer.registry.resolve import registry_from_settings
+    from gazer.serving.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base)
+        registry = registry_from_settings(settings)
+        ok = True
+        for app in list_apps():
+            if not app.model_name:
+                continue
+            champion = registry.get_version(app.model_name, CHAMPION)
+            example = decode_example(champion.tags.get(EXAMPLE_TAG))
+            answer = _infer(base, app.model_name, example)
+            ok = ok and answer is not None
+            echo(f"   {app.name}: v{champion.version} answered {answer}")
+        return ok
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def _infer(base: str, name: str, example: Any) -> Any:
+    rows = example.to_numpy() if hasattr(example, "to_numpy") else example
+    body = {"inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
+                        "data": rows.reshape(-1).tolist()}]}
+    request = urllib.request.Request(f"{base}/v2/models/{name}/infer",
+                                     data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["outputs"][0]["data"]
+
+
+def _wait_ready(base: str, timeout_s: float = 120) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"the server at {base} was not ready within {timeout_s:.0f}s")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

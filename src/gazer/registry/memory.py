@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gazer.errors import ModelNotFound
-from gazer.registry.protocol import CHAMPION, ModelVersion
+from gazer.registry.protocol import CHAMPION, ModelVersion, version_tags
 
 
 class MemoryRegistry:
@@ -40,8 +40,7 @@ class MemoryRegistry:
                 name, {"versions": {}, "objects": {}, "aliases": {}, "tags": {}}
             )
             version = len(entry["versions"]) + 1
-            all_tags = {**(tags or {}), **{f"metric.{k}": repr(float(v))
-                                           for k, v in (metrics or {}).items()}}
+            all_tags = version_tags(tags, metrics, input_example)
             entry["versions"][version] = {"tags": all_tags, "run_id": tracking_run_id,
                                           "created_at": time.time()}
             entry["objects"][version] = copy.deepcopy(model)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gazer.errors import ModelNotFound, TrackingError
-from gazer.registry.protocol import CHAMPION, ModelVersion
+from gazer.registry.protocol import CHAMPION, ModelVersion, version_tags
 from gazer.tracking.mlflow import MlflowTracker
 
 _PICKLE_MARKER = "gazer-model.json"
@@ -63,8 +63,7 @@ class MlflowRegistry:
             path = Path(tmp) / "model"
             save_model_dir(model, path, input_example)
             self.tracker.log_artifact(run_id, path, f"registered/{name}/model")
-        all_tags = {**(tags or {}), **{f"metric.{k}": repr(float(v))
-                                       for k, v in (metrics or {}).items()}}
+        all_tags = version_tags(tags, metrics, input_example)
         with self._translated(f"register {name!r}"):
             with contextlib.suppress(Exception):
                 self.client.create_registered_model(name)

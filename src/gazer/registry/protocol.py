@@ -3,10 +3,54 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+EXAMPLE_TAG = "gazer.input_example"
+_EXAMPLE_LIMIT = 4000
+
+
+def encode_example(example: Any) -> str | None:
+    """A small input example as JSON (``columns`` + ``data``), or ``None`` if too big."""
+    if example is None:
+        return None
+    if hasattr(example, "columns") and hasattr(example, "to_numpy"):
+        payload = {"columns": [str(c) for c in example.columns],
+                   "data": example.to_numpy().tolist()}
+    elif hasattr(example, "tolist"):
+        payload = {"data": example.tolist()}
+    else:
+        payload = {"data": example}
+    text = json.dumps(payload, default=str)
+    return text if len(text) <= _EXAMPLE_LIMIT else None
+
+
+def version_tags(
+    tags: Mapping[str, str] | None, metrics: Mapping[str, float] | None, input_example: Any
+) -> dict[str, str]:
+    """The tags a new version carries: the caller's, ``metric.*`` and the input example."""
+    out = dict(tags or {})
+    out.update({f"metric.{k}": repr(float(v)) for k, v in (metrics or {}).items()})
+    example = encode_example(input_example)
+    if example is not None:
+        out[EXAMPLE_TAG] = example
+    return out
+
+
+def decode_example(text: str | None) -> Any:
+    """Rebuild an example stored by ``encode_example`` (a DataFrame when it had columns)."""
+    if not text:
+        return None
+    payload = json.loads(text)
+    if "columns" in payload:
+        import pandas as pd
+
+        return pd.DataFrame(payload["data"], columns=payload["columns"])
+    import numpy as np
+
+    return np.asarray(payload["data"])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Real-time serving: endpoints from the registry, safe swaps, traffic policies."""

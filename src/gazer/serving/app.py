@@ -1,0 +1,153 @@
+"""``create_app(settings)``: one FastAPI app serving every endpoint, the APIs and the UI.
+
+Models load in the lifespan (never at import): the champion of every always-on endpoint
+is loaded and warmed before the server reports ready, then a watcher thread follows the
+registry's aliases and swaps new versions in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gazer.errors import GazerError, ModelNotReady
+from gazer.monitoring.predictions import PredictionLog
+from gazer.registry.protocol import Registry
+from gazer.serving import admin, inference
+from gazer.serving.endpoint import Endpoint
+from gazer.serving.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from gazer.serving.state import ServingState
+from gazer.settings import EndpointSettings, Settings
+
+log = logging.getLogger("gazer.serving")
+
+
+def default_endpoints() -> list[EndpointSettings]:
+    """One endpoint per registered app that has a model."""
+    from gazer.apps.catalog import list_apps
+
+    return [EndpointSettings(name=a.model_name) for a in list_apps() if a.model_name]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    registry: Registry | None = None,
+    endpoints: Sequence[EndpointSettings] | None = None,
+) -> FastAPI:
+    """Build the app; ``registry`` and ``endpoints`` default to what ``settings`` name."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from gazer.registry.resolve import registry_from_settings
+
+        reg = registry or registry_from_settings(settings)
+        configs = list(endpoints or settings.serving.endpoints or default_endpoints())
+        predictions = PredictionLog(settings.runs_url) if settings.serving.log_predictions \
+            else None
+        state = ServingState(settings, reg, [Endpoint(c, reg) for c in configs], predictions)
+        app.state.gazer = state
+        events = await run_in_threadpool(state.watcher.sync_once)
+        for event in events:
+            log.info("loaded %s %s v%d in %.2fs (ok=%s)", event.endpoint, event.role,
+                     event.to_version, event.seconds, event.ok)
+        state.watcher.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(state.close)
+
+    app = FastAPI(
+        title="gazer",
+        summary="Every registered model behind the Open Inference Protocol, plus each app's "
+                "own routes and the web UI.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    _add_error_handlers(app)
+    app.include_router(inference.router)
+    app.include_router(admin.router)
+    _add_platform_routes(app)
+    from gazer.ui.pages import mount_ui
+
+    mount_ui(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.serving.max_body_bytes)
+    if settings.serving.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.serving.cors_origins,
+                           allow_methods=["GET", "POST", "PUT"], allow_headers=["*"])
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def _add_platform_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["platform"])
+    def healthz() -> dict[str, str]:
+        """Liveness."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["platform"])
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: 200 once every always-on endpoint has a model loaded, else 503."""
+        ready = inference.ready(request).ready
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["platform"], response_class=Response)
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics."""
+        return Response(inference.state_of(request).metrics.render(),
+                         media_type="text/plain; version=0.0.4")
+
+    @app.get("/api/endpoints", tags=["platform"])
+    def endpoints_status(request: Request) -> list[dict[str, Any]]:
+        """Every endpoint with its policy, loaded versions and state."""
+        return [e.status() for e in inference.state_of(request).endpoints.values()]
+
+
+def _error(kind: str, detail: str, status: int, headers: dict[str, str] | None = None
+           ) -> JSONResponse:
+    return JSONResponse({"error": kind, "detail": detail}, status_code=status, headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GazerError)
+    async def gazer_error(_request: Request, exc: GazerError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ModelNotReady) \
+            else None
+        return _error(type(exc).__name__, str(exc), exc.status_code, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error("InvalidInput", describe_validation(exc.errors()), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        return _error(kind, str(exc.detail), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def crash(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error("InternalError", f"{type(exc).__name__}: {exc}", 500)
+
+
+def describe_validation(errors: Sequence[Any]) -> str:
+    """Pydantic errors as one readable line: where, what was expected, what was got."""
+    parts = []
+    for err in list(errors)[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        got = err.get("input")
+        got_text = repr(got)[:80] if got is not None else "nothing"
+        if err.get("type") == "json_invalid":
+            parts.append(f"request body is not valid JSON ({err.get('ctx', {}).get('error', '')})")
+        else:
+            parts.append(f"{where}: {err.get('msg', 'invalid')}; got {got_text}")
+    return "; ".join(parts)

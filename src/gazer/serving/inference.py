@@ -1,0 +1,90 @@
+"""Open Inference Protocol v2 routes for every served model."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from gazer.errors import InvalidInput, ModelNotReady
+from gazer.serving.auth import check_key
+from gazer.serving.protocol import (
+    InferenceRequest, InferenceResponse, ModelMetadata, ModelReady, ServerLive, ServerReady,
+    TensorMetadata, decode_input, encode_output,
+)
+from gazer.serving.state import ServingState
+
+router = APIRouter(prefix="/v2", tags=["inference (Open Inference Protocol v2)"])
+
+
+def state_of(request: Request) -> ServingState:
+    state: ServingState = request.app.state.gazer
+    return state
+
+
+@router.get("/health/live", response_model=ServerLive)
+def live() -> ServerLive:
+    """The process is up."""
+    return ServerLive(live=True)
+
+
+@router.get("/health/ready", response_model=ServerReady)
+def ready(request: Request) -> ServerReady:
+    """Every always-on endpoint has its champion loaded."""
+    state = state_of(request)
+    ok = all(e.champion.current is not None or e.config.serverless
+             for e in state.endpoints.values())
+    return ServerReady(ready=ok)
+
+
+@router.get("/models/{name}", response_model=ModelMetadata)
+def metadata(name: str, request: Request) -> ModelMetadata:
+    """Versions loaded, input and output tensors, and the endpoint's state."""
+    endpoint = state_of(request).endpoint(name)
+    model = endpoint.champion.current
+    inputs = []
+    if model is not None and model.example is not None and hasattr(model.example, "shape"):
+        inputs.append(TensorMetadata(name="input-0", datatype="FP64",
+                                     shape=[-1, *list(model.example.shape[1:])]))
+    versions = [str(s.current.version) for s in (endpoint.champion, endpoint.challenger)
+                if s.current is not None]
+    return ModelMetadata(
+        name=name, versions=versions,
+        platform=type(model.model).__module__.split(".")[0] if model else "unloaded",
+        inputs=inputs,
+        outputs=[TensorMetadata(name="predict", datatype="INT64|FP64|BYTES", shape=[-1])],
+        parameters={**endpoint.status(),
+                    "swaps": [vars(s) for s in list(endpoint.swaps)[-10:]]},
+    )
+
+
+@router.get("/models/{name}/ready", response_model=ModelReady)
+def model_ready(name: str, request: Request) -> ModelReady:
+    """Whether the endpoint can answer now (a serverless one loads on demand)."""
+    endpoint = state_of(request).endpoint(name)
+    return ModelReady(name=name, ready=endpoint.champion.current is not None
+                      or endpoint.config.serverless)
+
+
+@router.post("/models/{name}/infer", response_model=InferenceResponse,
+             responses={404: {"description": "no such model"},
+                        422: {"description": "input does not match the expected shape or type"},
+                        503: {"description": "model not loaded yet; see Retry-After"}})
+def infer(name: str, body: InferenceRequest, request: Request) -> InferenceResponse:
+    """Predict. ``parameters.key`` (or header ``X-Request-Key``) keeps canary routing sticky."""
+    state = state_of(request)
+    check_key(request, state.settings.serving.predict_api_key, required=False)
+    endpoint = state.endpoint(name)
+    if len(body.inputs) != 1:
+        raise InvalidInput(f"model {name!r} takes exactly one input tensor; got {len(body.inputs)}")
+    tensor = decode_input(body.inputs[0])
+    if tensor.ndim == 1:
+        tensor = tensor.reshape(1, -1)
+    key = (body.parameters or {}).get("key") or request.headers.get("x-request-key")
+    request_id = body.id or request.scope.get("state", {}).get("request_id", "")
+    if endpoint.champion.current is None and not endpoint.config.serverless:
+        raise ModelNotReady(f"model {name!r} is not loaded yet; retry shortly")
+    answer = state.predict(name, tensor, request_id, str(key) if key else None)
+    wanted = {o.name for o in body.outputs} if body.outputs else None
+    outputs = [encode_output(k, v) for k, v in answer.outputs.items()
+               if wanted is None or k in wanted]
+    return InferenceResponse(model_name=name, model_version=str(answer.model.version),
+                             id=request_id, parameters={"role": answer.role}, outputs=outputs)

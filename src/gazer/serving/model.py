@@ -1,0 +1,69 @@
+"""``ServedModel``: a registered model version loaded for serving, with its warm-up input."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from gazer.errors import InvalidInput
+from gazer.registry.protocol import EXAMPLE_TAG, Registry, decode_example
+
+
+@dataclasses.dataclass
+class ServedModel:
+    """One loaded version; ``predict`` maps a 2-D input to named output arrays."""
+
+    name: str
+    version: int
+    model: Any
+    example: Any = None
+    load_s: float = 0.0
+    loaded_at: float = dataclasses.field(default_factory=time.time)
+
+    def _prepare(self, inputs: Any) -> Any:
+        columns = getattr(self.model, "feature_names_in_", None)
+        if isinstance(inputs, np.ndarray) and columns is not None:
+            if inputs.ndim != 2 or inputs.shape[1] != len(columns):
+                raise InvalidInput(
+                    f"model {self.name} v{self.version} expects rows of {len(columns)} "
+                    f"features; got shape {list(inputs.shape)}"
+                )
+            import pandas as pd
+
+            return pd.DataFrame(inputs, columns=columns)
+        return inputs
+
+    def predict(self, inputs: Any) -> dict[str, np.ndarray]:
+        """``{"predict": ...}`` plus ``"probabilities"`` when the model has them."""
+        x = self._prepare(inputs)
+        try:
+            outputs = {"predict": np.asarray(self.model.predict(x))}
+            if hasattr(self.model, "predict_proba"):
+                outputs["probabilities"] = np.asarray(self.model.predict_proba(x))
+        except ValueError as exc:
+            raise InvalidInput(f"model {self.name} v{self.version} refused the input: {exc}") \
+                from exc
+        return outputs
+
+    def warm(self) -> None:
+        """Answer the example input once; raises if the version cannot serve it."""
+        if self.example is None:
+            return
+        rows = len(self.example)
+        out = self.predict(self.example)
+        if len(out["predict"]) != rows:
+            raise ValueError(f"warm-up gave {len(out['predict'])} answers for {rows} rows")
+
+
+def load_served_model(registry: Registry, name: str, ref: str | int) -> ServedModel:
+    """Load ``name`` at ``ref`` (a version or alias) and warm it."""
+    started = time.perf_counter()
+    version = registry.get_version(name, ref)
+    model = registry.load_model(name, version.version)
+    served = ServedModel(name, version.version, model, decode_example(version.tags.get(EXAMPLE_TAG)))
+    served.warm()
+    served.load_s = time.perf_counter() - started
+    return served

@@ -1,0 +1,140 @@
+"""Open Inference Protocol v2 (REST) request and response models.
+
+Typed with pydantic so ``/docs`` documents every field; ``decode_input`` checks that the
+data matches the declared shape and datatype and says what was expected when not.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from gazer.errors import InvalidInput
+
+Datatype = Literal["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
+                   "INT64", "FP16", "FP32", "FP64", "BYTES"]
+_NUMPY = {"BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32,
+          "UINT64": np.uint64, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32,
+          "INT64": np.int64, "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
+          "BYTES": np.object_}
+
+
+class RequestInput(BaseModel):
+    """One input tensor: its name, shape, datatype and row-major flattened data."""
+
+    name: str = Field(examples=["input-0"])
+    shape: list[int] = Field(examples=[[1, 30]], min_length=1, max_length=8)
+    datatype: Datatype = Field(examples=["FP64"])
+    parameters: dict[str, Any] | None = None
+    data: list[Any] = Field(examples=[[0.0] * 30])
+
+
+class RequestOutput(BaseModel):
+    name: str
+
+
+class InferenceRequest(BaseModel):
+    """``POST /v2/models/{name}/infer`` body."""
+
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[RequestInput] = Field(min_length=1)
+    outputs: list[RequestOutput] | None = None
+
+
+class ResponseOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: Datatype
+    data: list[Any]
+
+
+class InferenceResponse(BaseModel):
+    """The answer: outputs plus the model version that produced them."""
+
+    model_name: str
+    model_version: str | None = None
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    outputs: list[ResponseOutput]
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class ModelMetadata(BaseModel):
+    """``GET /v2/models/{name}``: versions, platform, inputs, and the endpoint's state."""
+
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+    parameters: dict[str, Any] = {}
+
+
+class ServerLive(BaseModel):
+    live: bool
+
+
+class ServerReady(BaseModel):
+    ready: bool
+
+
+class ModelReady(BaseModel):
+    name: str
+    ready: bool
+
+
+def decode_input(tensor: RequestInput) -> np.ndarray:
+    """The tensor as a numpy array of its declared shape and type."""
+    if any(d < 0 for d in tensor.shape):
+        raise InvalidInput(f"input {tensor.name!r}: shape must be non-negative; got {tensor.shape}")
+    expected = math.prod(tensor.shape)
+    flat = _flatten(tensor.data)
+    if len(flat) != expected:
+        raise InvalidInput(
+            f"input {tensor.name!r}: shape {tensor.shape} needs {expected} values; "
+            f"got {len(flat)}"
+        )
+    try:
+        array = np.asarray(flat, dtype=_NUMPY[tensor.datatype])
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"input {tensor.name!r}: data must be {tensor.datatype} values; {exc}"
+        ) from exc
+    if tensor.datatype != "BYTES" and not all(
+        isinstance(v, int | float | bool) for v in flat[:1000]
+    ):
+        raise InvalidInput(f"input {tensor.name!r}: data must be numbers for {tensor.datatype}")
+    return array.reshape(tensor.shape)
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    if data and isinstance(data[0], list):
+        return [v for row in data for v in _flatten(row)]
+    return data
+
+
+def encode_output(name: str, values: np.ndarray) -> ResponseOutput:
+    array = np.asarray(values)
+    kind = array.dtype.kind
+    if kind == "b":
+        datatype = "BOOL"
+    elif kind in "iu":
+        datatype = "INT64"
+        array = array.astype(np.int64)
+    elif kind == "f":
+        datatype = "FP64"
+        array = array.astype(np.float64)
+    else:
+        datatype = "BYTES"
+        array = array.astype(str)
+    return ResponseOutput(name=name, shape=list(array.shape), datatype=datatype,  # type: ignore[arg-type]
+                          data=array.reshape(-1).tolist())

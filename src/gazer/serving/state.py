@@ -1,0 +1,126 @@
+"""``ServingState``: everything a running server shares, and the prediction path."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from gazer.errors import GazerError, ModelNotFound
+from gazer.monitoring.metrics import ServingMetrics
+from gazer.monitoring.predictions import Prediction, PredictionLog
+from gazer.registry.protocol import Registry
+from gazer.serving.endpoint import Endpoint, SwapEvent
+from gazer.serving.model import ServedModel
+from gazer.serving.traffic import pick_role
+from gazer.serving.watcher import RegistryWatcher
+from gazer.settings import Settings
+
+log = logging.getLogger("gazer.serving")
+
+
+@dataclasses.dataclass
+class Answer:
+    """A prediction and where it came from."""
+
+    model: ServedModel
+    role: str
+    outputs: dict[str, np.ndarray]
+    latency_ms: float
+
+
+class ServingState:
+    """Endpoints, the registry watcher, metrics, the prediction log and the shadow pool."""
+
+    def __init__(self, settings: Settings, registry: Registry, endpoints: list[Endpoint],
+                 predictions: PredictionLog | None) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.endpoints = {e.name: e for e in endpoints}
+        self.metrics = ServingMetrics()
+        self.predictions = predictions
+        self.watcher = RegistryWatcher(endpoints, settings.serving.poll_interval_s, self._swapped)
+        self.shadow_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gazer-shadow")
+        self.started_at = time.time()
+
+    def _swapped(self, event: SwapEvent) -> None:
+        self.metrics.swaps.labels(event.endpoint, event.role, "ok" if event.ok else "refused").inc()
+        if event.ok:
+            self.metrics.loaded.labels(event.endpoint, event.role).set(event.to_version)
+
+    def endpoint(self, name: str) -> Endpoint:
+        try:
+            return self.endpoints[name]
+        except KeyError:
+            raise ModelNotFound(
+                f"no served model named {name!r}; served: {', '.join(sorted(self.endpoints))}"
+            ) from None
+
+    def predict(self, name: str, inputs: Any, request_id: str, key: str | None = None) -> Answer:
+        """Answer ``inputs`` on endpoint ``name`` under its traffic policy."""
+        endpoint = self.endpoint(name)
+        role = pick_role(endpoint.config.policy, endpoint.config.canary_weight, key)
+        if role == "challenger" and endpoint.challenger.current is None:
+            role = "champion"
+        model = endpoint.slot(role).acquire()
+        started = time.perf_counter()
+        try:
+            outputs = model.predict(inputs)
+        except GazerError as exc:
+            self._log(endpoint, model, role, exc.status_code, started, inputs, str(exc),
+                      request_id)
+            raise
+        latency_ms = self._log(endpoint, model, role, 200, started, inputs,
+                               _summary(outputs), request_id)
+        if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
+            self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id)
+        return Answer(model, role, outputs, latency_ms)
+
+    def _shadow(self, endpoint: Endpoint, inputs: Any, request_id: str) -> None:
+        model = endpoint.challenger.current
+        if model is None:
+            return
+        started = time.perf_counter()
+        try:
+            outputs = model.predict(inputs)
+            self._log(endpoint, model, "shadow", 200, started, inputs, _summary(outputs),
+                      request_id)
+        except Exception as exc:  # the shadow must never affect the live answer
+            self._log(endpoint, model, "shadow", 500, started, inputs, str(exc), request_id)
+
+    def _log(self, endpoint: Endpoint, model: ServedModel, role: str, status: int,
+             started: float, inputs: Any, output: str, request_id: str) -> float:
+        latency = time.perf_counter() - started
+        version = str(model.version)
+        self.metrics.requests.labels(endpoint.name, version, role, str(status)).inc()
+        if role != "shadow":
+            self.metrics.latency.labels(endpoint.name, version).observe(latency)
+        if self.predictions is not None:
+            self.predictions.record(Prediction(
+                endpoint=endpoint.name, model=model.name, version=model.version, role=role,
+                status=status, latency_ms=latency * 1000, input_digest=_digest(inputs),
+                output=output[:2000], request_id=request_id,
+            ))
+        return latency * 1000
+
+    def close(self) -> None:
+        self.watcher.stop()
+        self.shadow_pool.shutdown(wait=True)
+        if self.predictions is not None:
+            self.predictions.close()
+
+
+def _digest(inputs: Any) -> str:
+    data = inputs.tobytes() if isinstance(inputs, np.ndarray) else repr(inputs).encode()
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _summary(outputs: dict[str, np.ndarray]) -> str:
+    return json.dumps({k: np.asarray(v).reshape(-1)[:10].tolist() for k, v in outputs.items()},
+                      default=str)

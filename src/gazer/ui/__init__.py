@@ -1,0 +1,1 @@
+"""Web UI: pages and static assets, mounted by the serving app."""

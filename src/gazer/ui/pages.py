@@ -1,0 +1,42 @@
+"""Server-rendered pages (Jinja2 + a little vanilla JS, no build step)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def mount_ui(app: FastAPI) -> None:
+    """Add the home and operator pages and the static files to ``app``."""
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        from gazer.apps.catalog import list_apps
+
+        state = request.app.state.gazer
+        apps = [{"name": a.name, "description": a.description, "model": a.model_name,
+                 "endpoint": state.endpoints.get(a.model_name)} for a in list_apps()]
+        return templates.TemplateResponse(request, "home.html", {
+            "apps": apps, "endpoints": [e.status() for e in state.endpoints.values()]})
+
+    @app.get("/operator", response_class=HTMLResponse, include_in_schema=False)
+    def operator(request: Request) -> HTMLResponse:
+        state = request.app.state.gazer
+        models: list[dict[str, Any]] = []
+        for name in state.registry.list_models():
+            versions = state.registry.list_versions(name)
+            models.append({"name": name, "versions": versions[:10]})
+        swaps = sorted((s for e in state.endpoints.values() for s in e.swaps),
+                       key=lambda s: -s.at)[:30]
+        return templates.TemplateResponse(request, "operator.html", {
+            "models": models, "swaps": swaps,
+            "endpoints": [e.status() for e in state.endpoints.values()]})
