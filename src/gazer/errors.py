@@ -4,7 +4,7 @@ Every error a user can cause or meet is a ``GazerError`` with an HTTP ``status_c
 so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"}``::
 
     GazerError (500)
-    ├── InvalidInput (400, ValueError)
+    ├── InvalidInput (422, ValueError)
     │   ├── InvalidPipeline (422)
     │   ├── InvalidParam (422)
     │   └── InvalidArtifact (422)
@@ -42,7 +42,7 @@ class GazerError(Exception):
 class InvalidInput(GazerError, ValueError):
     """A value given by the user does not have the expected shape or type."""
 
-    status_code = 400
+    status_code = 422
 
 
 class InvalidPipeline(InvalidInput):

@@ -7,8 +7,15 @@ from fastapi import APIRouter, Request
 from gazer.errors import InvalidInput, ModelNotReady
 from gazer.serving.auth import check_key
 from gazer.serving.protocol import (
-    InferenceRequest, InferenceResponse, ModelMetadata, ModelReady, ServerLive, ServerReady,
-    TensorMetadata, decode_input, encode_output,
+    InferenceRequest,
+    InferenceResponse,
+    ModelMetadata,
+    ModelReady,
+    ServerLive,
+    ServerReady,
+    TensorMetadata,
+    decode_input,
+    encode_output,
 )
 from gazer.serving.state import ServingState
 

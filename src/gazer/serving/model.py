@@ -63,7 +63,8 @@ def load_served_model(registry: Registry, name: str, ref: str | int) -> ServedMo
     started = time.perf_counter()
     version = registry.get_version(name, ref)
     model = registry.load_model(name, version.version)
-    served = ServedModel(name, version.version, model, decode_example(version.tags.get(EXAMPLE_TAG)))
+    example = decode_example(version.tags.get(EXAMPLE_TAG))
+    served = ServedModel(name, version.version, model, example)
     served.warm()
     served.load_s = time.perf_counter() - started
     return served

@@ -104,7 +104,7 @@ def decode_input(tensor: RequestInput) -> np.ndarray:
             f"got {len(flat)}"
         )
     try:
-        array = np.asarray(flat, dtype=_NUMPY[tensor.datatype])
+        array: np.ndarray = np.asarray(flat, dtype=_NUMPY[tensor.datatype])
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
             f"input {tensor.name!r}: data must be {tensor.datatype} values; {exc}"
