@@ -32,6 +32,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/pipeline_overhead.py
+	$(PY) benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) .gazer .pytest_cache .mypy_cache .ruff_cache

@@ -60,6 +60,7 @@ class EndpointSettings(BaseModel):
     canary_weight: float = Field(default=0.1, ge=0.0, le=1.0)
     serverless: bool = False
     idle_s: float = 300.0
+    batching: bool = True
 
     @property
     def model_name(self) -> str:
@@ -78,6 +79,7 @@ class ServingSettings(BaseModel):
     cors_origins: list[str] = []
     endpoints: list[EndpointSettings] | None = None
     log_predictions: bool = True
+    prediction_flush_s: float = 1.0
 
 
 class Settings(BaseSettings):

@@ -7,14 +7,14 @@ flushes every ``flush_s`` or ``batch`` rows, so logging never slows a request do
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
-import queue
 import threading
 import time
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, insert, select
+from sqlalchemy import Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gazer.core.runs import Base, _make_engine
@@ -54,57 +54,59 @@ class Prediction:
 
 
 class PredictionLog:
-    """Batches predictions into the database from a background thread."""
+    """Batches predictions into the database from a background thread.
 
-    def __init__(self, url: str, flush_s: float = 0.5, batch: int = 500) -> None:
+    ``record`` appends to a deque (atomic, no lock, no thread wake-up per request); the
+    writer wakes every ``flush_s`` and writes what accumulated in one transaction.
+    """
+
+    def __init__(self, url: str, flush_s: float = 1.0, max_pending: int = 100_000) -> None:
         self.engine = _make_engine(url)
         Base.metadata.create_all(self.engine, tables=[PredictionRow.__table__])  # type: ignore[list-item]
-        self.flush_s, self.batch = flush_s, batch
-        self._queue: queue.Queue[Prediction | None] = queue.Queue(maxsize=100_000)
+        self.flush_s, self.max_pending = flush_s, max_pending
+        self._pending: collections.deque[Prediction] = collections.deque()
         self.dropped = 0
+        self.written = 0
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gazer-predlog", daemon=True)
         self._thread.start()
 
     def record(self, prediction: Prediction) -> None:
-        try:
-            self._queue.put_nowait(prediction)
-        except queue.Full:  # back-pressure must never reach the request path
+        if len(self._pending) >= self.max_pending:  # back-pressure never reaches a request
             self.dropped += 1
+            return
+        self._pending.append(prediction)
 
     def _run(self) -> None:
-        pending: list[Prediction] = []
-        stop = False
-        while not stop:
-            deadline = time.monotonic() + self.flush_s
-            while len(pending) < self.batch:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                pending.append(item)
-            if pending:
-                self._write(pending)
-                pending = []
+        while not self._stop.wait(self.flush_s):
+            self._drain()
+        self._drain()
+
+    def _drain(self) -> None:
+        rows = []
+        while self._pending:
+            rows.append(self._pending.popleft())
+        if rows:
+            self._write(rows)
 
     def _write(self, rows: list[Prediction]) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(PredictionRow), [dataclasses.asdict(r) for r in rows])
+                conn.execute(PredictionRow.__table__.insert(), [vars(r) for r in rows])
+            self.written += len(rows)
         except Exception:  # the writer thread is a process boundary
             log.exception("could not write %d predictions", len(rows))
             self.dropped += len(rows)
 
-    def flush(self) -> None:
-        """Write everything queued so far (waits for the writer)."""
-        while not self._queue.empty():
+    def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until everything recorded so far is written."""
+        target = self.written + self.dropped + len(self._pending)
+        deadline = time.monotonic() + timeout_s
+        while self.written + self.dropped < target and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(self.flush_s + 0.05)
 
     def close(self) -> None:
-        self._queue.put(None)
+        self._stop.set()
         self._thread.join(timeout=10)
         self.engine.dispose()
 

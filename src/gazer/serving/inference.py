@@ -57,7 +57,8 @@ def metadata(name: str, request: Request) -> ModelMetadata:
         name=name, versions=versions,
         platform=type(model.model).__module__.split(".")[0] if model else "unloaded",
         inputs=inputs,
-        outputs=[TensorMetadata(name="predict", datatype="INT64|FP64|BYTES", shape=[-1])],
+        outputs=[TensorMetadata(name=n, datatype="INT64|FP64|BYTES", shape=[-1])
+                 for n in (model.output_names if model else ["predict"])],
         parameters={**endpoint.status(),
                     "swaps": [vars(s) for s in list(endpoint.swaps)[-10:]]},
     )
@@ -89,9 +90,8 @@ def infer(name: str, body: InferenceRequest, request: Request) -> InferenceRespo
     request_id = body.id or request.scope.get("state", {}).get("request_id", "")
     if endpoint.champion.current is None and not endpoint.config.serverless:
         raise ModelNotReady(f"model {name!r} is not loaded yet; retry shortly")
-    answer = state.predict(name, tensor, request_id, str(key) if key else None)
     wanted = {o.name for o in body.outputs} if body.outputs else None
-    outputs = [encode_output(k, v) for k, v in answer.outputs.items()
-               if wanted is None or k in wanted]
+    answer = state.predict(name, tensor, request_id, str(key) if key else None, wanted)
+    outputs = [encode_output(k, v) for k, v in answer.outputs.items()]
     return InferenceResponse(model_name=name, model_version=str(answer.model.version),
                              id=request_id, parameters={"role": answer.role}, outputs=outputs)

@@ -36,17 +36,31 @@ class ServedModel:
             return pd.DataFrame(inputs, columns=columns)
         return inputs
 
-    def predict(self, inputs: Any) -> dict[str, np.ndarray]:
-        """``{"predict": ...}`` plus ``"probabilities"`` when the model has them."""
+    @property
+    def output_names(self) -> list[str]:
+        names = ["predict"]
+        if hasattr(self.model, "predict_proba"):
+            names.append("probabilities")
+        return names
+
+    def predict(self, inputs: Any, outputs: set[str] | None = None) -> dict[str, np.ndarray]:
+        """``{"predict": ...}``; ``"probabilities"`` too when asked for and available."""
         x = self._prepare(inputs)
+        wanted = outputs or {"predict"}
+        unknown = wanted - set(self.output_names)
+        if unknown:
+            raise InvalidInput(f"model {self.name} has outputs {self.output_names}; "
+                               f"got a request for {sorted(unknown)}")
         try:
-            outputs = {"predict": np.asarray(self.model.predict(x))}
-            if hasattr(self.model, "predict_proba"):
-                outputs["probabilities"] = np.asarray(self.model.predict_proba(x))
+            result = {}
+            if "predict" in wanted:
+                result["predict"] = np.asarray(self.model.predict(x))
+            if "probabilities" in wanted:
+                result["probabilities"] = np.asarray(self.model.predict_proba(x))
         except ValueError as exc:
             raise InvalidInput(f"model {self.name} v{self.version} refused the input: {exc}") \
                 from exc
-        return outputs
+        return result
 
     def warm(self) -> None:
         """Answer the example input once; raises if the version cannot serve it."""

@@ -16,6 +16,7 @@ from gazer.errors import GazerError, ModelNotFound
 from gazer.monitoring.metrics import ServingMetrics
 from gazer.monitoring.predictions import Prediction, PredictionLog
 from gazer.registry.protocol import Registry
+from gazer.serving.batcher import Batcher
 from gazer.serving.endpoint import Endpoint, SwapEvent
 from gazer.serving.model import ServedModel
 from gazer.serving.traffic import pick_role
@@ -47,6 +48,7 @@ class ServingState:
         self.predictions = predictions
         self.watcher = RegistryWatcher(endpoints, settings.serving.poll_interval_s, self._swapped)
         self.shadow_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gazer-shadow")
+        self.batcher = Batcher()
         self.started_at = time.time()
 
     def _swapped(self, event: SwapEvent) -> None:
@@ -62,7 +64,8 @@ class ServingState:
                 f"no served model named {name!r}; served: {', '.join(sorted(self.endpoints))}"
             ) from None
 
-    def predict(self, name: str, inputs: Any, request_id: str, key: str | None = None) -> Answer:
+    def predict(self, name: str, inputs: Any, request_id: str, key: str | None = None,
+                outputs: set[str] | None = None) -> Answer:
         """Answer ``inputs`` on endpoint ``name`` under its traffic policy."""
         endpoint = self.endpoint(name)
         role = pick_role(endpoint.config.policy, endpoint.config.canary_weight, key)
@@ -71,16 +74,19 @@ class ServingState:
         model = endpoint.slot(role).acquire()
         started = time.perf_counter()
         try:
-            outputs = model.predict(inputs)
+            if endpoint.config.batching and isinstance(inputs, np.ndarray):
+                answer = self.batcher.predict(model, inputs, outputs)
+            else:
+                answer = model.predict(inputs, outputs)
         except GazerError as exc:
             self._log(endpoint, model, role, exc.status_code, started, inputs, str(exc),
                       request_id)
             raise
         latency_ms = self._log(endpoint, model, role, 200, started, inputs,
-                               _summary(outputs), request_id)
+                               _summary(answer), request_id)
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
             self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id)
-        return Answer(model, role, outputs, latency_ms)
+        return Answer(model, role, answer, latency_ms)
 
     def _shadow(self, endpoint: Endpoint, inputs: Any, request_id: str) -> None:
         model = endpoint.challenger.current
@@ -112,6 +118,7 @@ class ServingState:
     def close(self) -> None:
         self.watcher.stop()
         self.shadow_pool.shutdown(wait=True)
+        self.batcher.close()
         if self.predictions is not None:
             self.predictions.close()
 
