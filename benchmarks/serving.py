@@ -116,7 +116,8 @@ def health():
     return {{"ok": True}}
 @app.post("/predict")
 def predict(body: Body):
-    return {{"predict": model.predict(pd.DataFrame(np.asarray(body.data), columns=columns)).tolist()}}
+    rows = pd.DataFrame(np.asarray(body.data), columns=columns)
+    return {{"predict": model.predict(rows).tolist()}}
 """
 
 
@@ -230,7 +231,8 @@ def chart(rows: list[tuple[str, int, dict[str, float]]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    labels = [f"{name}\nc={c}" for name, c, _ in rows]
+    short = {"gazer": "gazer", "mlflow models serve": "mlflow", "plain FastAPI (floor)": "plain"}
+    labels = [f"{short.get(name, name)}\nc={c}" for name, c, _ in rows]
     axes[0].bar(labels, [r["rps"] for _, _, r in rows], color="#2456d6")
     axes[0].set_title("requests/s (higher is better)")
     x = np.arange(len(rows))
@@ -240,7 +242,7 @@ def chart(rows: list[tuple[str, int, dict[str, float]]], path: Path) -> None:
     axes[1].set_title("latency, ms (lower is better)")
     axes[1].legend()
     for ax in axes:
-        ax.tick_params(axis="x", labelsize=7)
+        ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

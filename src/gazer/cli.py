@@ -56,6 +56,19 @@ def echo(line: str) -> None:
     out.print(line, highlight=False, markup=False)
 
 
+def configure_server_logs() -> None:
+    """JSON access lines (``gazer.access``) and serving events to stderr."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("gazer.access", "gazer.serving"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
@@ -219,6 +232,7 @@ def serve_cmd(
     from gazer.serving.app import create_app
 
     settings = _settings()
+    configure_server_logs()
     host, port = host or settings.serving.host, port or settings.serving.port
     echo(f"gazer serving on http://{host}:{port}/  (API docs: /docs, metrics: /metrics)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",

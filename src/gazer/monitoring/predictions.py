@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, select
+from sqlalchemy import Float, Integer, String, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gazer.core.runs import Base, _make_engine
@@ -92,7 +92,7 @@ class PredictionLog:
     def _write(self, rows: list[Prediction]) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(PredictionRow.__table__.insert(), [vars(r) for r in rows])
+                conn.execute(insert(PredictionRow.__table__), [vars(r) for r in rows])  # type: ignore[arg-type]
             self.written += len(rows)
         except Exception:  # the writer thread is a process boundary
             log.exception("could not write %d predictions", len(rows))
