@@ -1,0 +1,1 @@
+"""The `characters` app: continuous training for handwritten character recognition."""
