@@ -46,8 +46,9 @@ def decode_image(data: bytes, max_bytes: int = MAX_BYTES) -> np.ndarray:
         raise InvalidInput("expected an image file (PNG, JPEG, ...); got an empty upload")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            img: Image.Image = opened
             if img.mode in ("RGBA", "LA", "P") or "transparency" in img.info:
                 rgba = img.convert("RGBA")
                 paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -79,7 +80,7 @@ def _frame(crop: np.ndarray, t: ImageTransform) -> np.ndarray:
     h, w = crop.shape
     scale = t.box / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = Image.fromarray(crop.astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS)
+    resized = Image.fromarray(crop.astype(np.uint8)).resize((new_w, new_h), Image.Resampling.LANCZOS)
     canvas = np.zeros((t.height, t.width), dtype=np.uint8)
     top, left = (t.height - new_h) // 2, (t.width - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)
