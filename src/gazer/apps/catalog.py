@@ -15,7 +15,7 @@ from typing import Any
 from gazer.core.pipeline import Pipeline
 from gazer.errors import GazerError, PipelineNotFound
 
-BUILTIN_APPS = ("gazer.apps.example.pipeline",)
+BUILTIN_APPS = ("gazer.apps.example.pipeline", "gazer.apps.characters.pipeline")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +28,9 @@ class App:
     model_name: str | None = None
     quick_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     smoke: Callable[[Any], str] | None = None
+    endpoint: str | None = None  # the served endpoint's name (default: the model name)
+    mount: Callable[[Any], None] | None = None  # adds the app's own routes to the server app
+    page: str | None = None  # the app's web page, linked from the home page
 
 
 _APPS: dict[str, App] = {}
@@ -40,13 +43,17 @@ def register_app(
     model_name: str | None = None,
     quick_params: Mapping[str, Any] | None = None,
     smoke: Callable[[Any], str] | None = None,
+    endpoint: str | None = None,
+    mount: Callable[[Any], None] | None = None,
+    page: str | None = None,
 ) -> Callable[[Callable[[], Pipeline]], Callable[[], Pipeline]]:
     """Register a pipeline factory under ``name``; a second app with that name is an error."""
 
     def wrap(build: Callable[[], Pipeline]) -> Callable[[], Pipeline]:
         if name in _APPS:
             raise GazerError(f"an app named {name!r} is already registered")
-        _APPS[name] = App(name, build, description, model_name, dict(quick_params or {}), smoke)
+        _APPS[name] = App(name, build, description, model_name, dict(quick_params or {}), smoke,
+                          endpoint, mount, page)
         return build
 
     return wrap

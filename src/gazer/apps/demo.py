@@ -10,9 +10,12 @@ import json
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from gazer.apps.catalog import list_apps
 from gazer.core.runner import Runner
@@ -35,6 +38,11 @@ def train_missing(settings: Settings, echo: Callable[[str], None]) -> bool:
             record = runner.run(app.build(), app.quick_params)
             echo(f"   details: gazer runs show {record.id}")
             if record.status != "succeeded":
+                ok = False
+            elif app.model_name and runner.registry.find_alias(app.model_name, CHAMPION) is None:
+                latest = runner.registry.list_versions(app.model_name)[0]
+                echo(f"   {app.model_name}: the gate refused v{latest.version}: "
+                     f"{latest.tags.get('gazer.gate_reasons', '?')}")
                 ok = False
     finally:
         runner.close()
@@ -85,8 +93,12 @@ def check_serving(settings: Settings, echo: Callable[[str], None]) -> bool:
                 continue
             champion = registry.get_version(app.model_name, CHAMPION)
             example = decode_example(champion.tags.get(EXAMPLE_TAG))
-            answer = _infer(base, app.model_name, example)
-            ok = ok and answer is not None
+            try:
+                answer = _infer(base, app.endpoint or app.model_name, example)
+            except urllib.error.HTTPError as exc:
+                echo(f"   {app.name}: HTTP {exc.code}: {exc.read().decode()[:300]}")
+                ok = False
+                continue
             echo(f"   {app.name}: v{champion.version} answered {answer}")
         return ok
     finally:
@@ -95,7 +107,7 @@ def check_serving(settings: Settings, echo: Callable[[str], None]) -> bool:
 
 
 def _infer(base: str, name: str, example: Any) -> Any:
-    rows = example.to_numpy() if hasattr(example, "to_numpy") else example
+    rows = example.to_numpy() if hasattr(example, "to_numpy") else np.asarray(example)
     body = {"inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
                         "data": rows.reshape(-1).tolist()}]}
     request = urllib.request.Request(f"{base}/v2/models/{name}/infer",

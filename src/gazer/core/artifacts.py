@@ -54,8 +54,9 @@ class _Format:
 
 
 def _is_torch_module(value: Any) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.nn.Module)
+    # by class name, so a torch import half-done on another thread is never touched
+    return any(c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module"
+               for c in type(value).__mro__)
 
 
 def _is_sklearn(value: Any) -> bool:

@@ -159,7 +159,7 @@ def save_model_dir(model: Any, path: Path, input_example: Any = None) -> None:
         import mlflow.sklearn
 
         mlflow.sklearn.save_model(model, str(path), input_example=input_example)
-    elif type(model).__module__.startswith("torch") or _is_torch(model):
+    elif _is_torch(model):
         import mlflow.pytorch
 
         mlflow.pytorch.save_model(model, str(path))
@@ -197,7 +197,5 @@ def load_model_dir(path: Path) -> Any:
 
 
 def _is_torch(model: Any) -> bool:
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
+    return any(c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module"
+               for c in type(model).__mro__)

@@ -36,7 +36,8 @@ def default_endpoints() -> list[EndpointSettings]:
     """One endpoint per registered app that has a model."""
     from gazer.apps.catalog import list_apps
 
-    return [EndpointSettings(name=a.model_name) for a in list_apps() if a.model_name]
+    return [EndpointSettings(name=a.endpoint or a.model_name, model=a.model_name)
+            for a in list_apps() if a.model_name]
 
 
 def create_app(
@@ -82,6 +83,11 @@ def create_app(
     app.include_router(inference.router)
     app.include_router(admin.router)
     _add_platform_routes(app)
+    from gazer.apps.catalog import list_apps
+
+    for built_in in list_apps():
+        if built_in.mount is not None:
+            built_in.mount(app)
     from gazer.ui.pages import mount_ui
 
     mount_ui(app)

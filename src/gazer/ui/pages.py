@@ -24,7 +24,9 @@ def mount_ui(app: FastAPI) -> None:
 
         state = request.app.state.gazer
         apps = [{"name": a.name, "description": a.description, "model": a.model_name,
-                 "endpoint": state.endpoints.get(a.model_name)} for a in list_apps()]
+                 "page": a.page, "endpoint_name": a.endpoint or a.model_name,
+                 "endpoint": state.endpoints.get(a.endpoint or a.model_name)}
+                for a in list_apps()]
         return templates.TemplateResponse(request, "home.html", {
             "apps": apps, "endpoints": [e.status() for e in state.endpoints.values()]})
 

@@ -80,7 +80,8 @@ def _frame(crop: np.ndarray, t: ImageTransform) -> np.ndarray:
     h, w = crop.shape
     scale = t.box / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = Image.fromarray(crop.astype(np.uint8)).resize((new_w, new_h), Image.Resampling.LANCZOS)
+    resized = Image.fromarray(crop.astype(np.uint8)).resize((new_w, new_h),
+                                                            Image.Resampling.LANCZOS)
     canvas = np.zeros((t.height, t.width), dtype=np.uint8)
     top, left = (t.height - new_h) // 2, (t.width - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)
