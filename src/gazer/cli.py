@@ -41,9 +41,9 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for item in items:
         key, eq, raw = item.partition("=")
-        if not eq or not key.strip() or "." not in key:
-            raise InvalidParam(f"--param must look like STEP.PARAM=VALUE (e.g. train.C=0.5); "
-                               f"got {item!r}")
+        if not eq or not key.strip():
+            raise InvalidParam(f"--param must look like STEP.PARAM=VALUE (e.g. train.C=0.5) or "
+                               f"PARAM=VALUE when one step has it; got {item!r}")
         try:
             params[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:

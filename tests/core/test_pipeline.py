@@ -91,8 +91,12 @@ def test_unknown_params_are_refused_with_a_suggestion() -> None:
     pipe = Pipeline("p", [load, add])
     with pytest.raises(InvalidParam, match="did you mean 'add.offset'"):
         pipe.resolve_params({"add.ofset": 1})
-    with pytest.raises(InvalidParam, match="STEP.PARAM"):
-        pipe.resolve_params({"offset": 1})
+    assert pipe.resolve_params({"offset": 2})["add.offset"] == 2.0  # one step has it
+    twice = Pipeline("p", [load, add, add.named("add2")], wiring={"add2.df": "load.df"})
+    with pytest.raises(InvalidParam, match="ambiguous: add.offset, add2.offset"):
+        twice.resolve_params({"offset": 1})
+    with pytest.raises(InvalidParam, match="no step has a param 'ofset'; did you mean 'offset'"):
+        pipe.resolve_params({"ofset": 1})
 
 
 def test_params_are_coerced_to_their_annotation() -> None:

@@ -67,3 +67,46 @@ def test_home_and_operator_pages_show_live_versions_and_swaps(
             "document.querySelector('tr[data-endpoint=\"m\"] .champion-version')"
             ".textContent === 'v2'", timeout=15_000)
         page.close()
+
+
+@pytest.mark.integration
+def test_characters_page_draws_on_the_canvas_and_shows_the_top_3(
+    browser: Any, tmp_path: Path
+) -> None:
+    from gazer.apps.catalog import get_pipeline
+    from gazer.core.runner import Runner
+    from gazer.registry.memory import MemoryRegistry
+    from gazer.tracking.memory import MemoryTracker
+
+    registry = MemoryRegistry()
+    settings = settings_for(tmp_path)
+    runner = Runner(settings, tracker=MemoryTracker(), registry=registry)
+    record = runner.run(get_pipeline("characters"), {"train_cnn.epochs": 2,
+                                                     "train_cnn.channels": 4})
+    runner.close()
+    assert record.status == "succeeded", record.error
+    app = create_app(settings, registry=registry, endpoints=[
+        EndpointSettings(name="characters", model="characters-digits")])
+    with live_server(app) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/")
+        page.click('section[data-app="characters"] a.open')
+        assert page.url.endswith("/apps/characters")
+        box = page.locator("#pad").bounding_box()
+        page.mouse.move(box["x"] + 140, box["y"] + 40)
+        page.mouse.down()
+        for y in range(40, 241, 20):  # a vertical stroke: something like a 1
+            page.mouse.move(box["x"] + 140, box["y"] + y)
+        page.mouse.up()
+        page.click("#guess")
+        page.wait_for_selector("#top li:nth-child(3)", timeout=15_000)
+        items = page.locator("#top li").all_inner_texts()
+        assert len(items) == 3 and all("%" in item for item in items)
+        assert "model version 1" in page.locator("#answer-version").inner_text()
+        page.screenshot(path=str(tmp_path / "characters.png"))
+        page.click("#clear")
+        assert page.locator("#top li").count() == 0
+        page.click("#guess")  # an empty pad: the server's message is shown, nothing crashes
+        page.wait_for_function("document.querySelector('#error').textContent.length > 0")
+        assert "empty" in page.locator("#error").inner_text()
+        page.close()

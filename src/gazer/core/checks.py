@@ -85,7 +85,10 @@ def check_params_known(steps: Mapping[str, Step], params: Mapping[str, Any]) -> 
     for key in params:
         step_name, dot, param = key.partition(".")
         if not dot or not param:
-            raise InvalidParam(f"param names look like STEP.PARAM (e.g. 'train.C'); got {key!r}")
+            close = difflib.get_close_matches(key, [k.split(".")[1] for k in known], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InvalidParam(f"no step has a param {key!r}{hint} Known params: "
+                               f"{', '.join(known) or 'none'}")
         if step_name not in steps or param not in steps[step_name].params:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -76,7 +76,7 @@ class Pipeline:
 
     def resolve_params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults updated by ``overrides``, each checked against its annotation."""
-        overrides = dict(overrides or {})
+        overrides = {self._qualify(k): v for k, v in (overrides or {}).items()}
         checks.check_params_known(self.steps, overrides)
         resolved = self.defaults()
         for key, value in overrides.items():
@@ -84,6 +84,18 @@ class Pipeline:
             hint = self.steps[step_name].annotations.get(param)
             resolved[key] = _coerce(key, value, hint)
         return resolved
+
+    def _qualify(self, key: str) -> str:
+        """``dataset`` → ``importer.dataset`` when exactly one step has that param."""
+        if "." in key:
+            return key
+        owners = [s.name for s in self.steps.values() if key in s.params]
+        if len(owners) > 1:
+            raise InvalidParam(
+                f"param {key!r} is ambiguous: {', '.join(f'{o}.{key}' for o in owners)}; "
+                f"name one as STEP.PARAM"
+            )
+        return f"{owners[0]}.{key}" if owners else key
 
     def run(
         self,

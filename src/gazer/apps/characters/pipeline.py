@@ -249,7 +249,7 @@ def model_card(family: str, meta: dict[str, Any], metrics: Metrics, every: dict[
 def select(logreg: ImageClassifier, tree: ImageClassifier, cnn: ImageClassifier,
            logreg_metrics: Metrics, tree_metrics: Metrics, cnn_metrics: Metrics,
            x_test: Any, y_test: Any, meta: dict[str, Any], balance: dict[str, Any],
-           margin: float = 0.0, min_shift_stability: float = 0.6) -> dict[str, Any]:
+           margin: float = 0.0, min_shift_stability: float = 0.8) -> dict[str, Any]:
     """Pick the most accurate model; it becomes champion only if the gate says so."""
     ctx = current()
     models = {"logreg": (logreg, logreg_metrics), "tree": (tree, tree_metrics),
