@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from gazer.apps.catalog import get_pipeline
+from gazer.core.artifacts import ArtifactRef, load_artifact
 from gazer.core.runner import Runner
 from gazer.settings import Settings
 
@@ -59,7 +60,9 @@ def run(dataset: str, epochs: int, home: Path) -> None:
                      "evaluate_cnn/cnn_roc.png"):
             if (art / name).exists():
                 shutil.copy(art / name, ROOT / "docs" / "images" / f"fashion-{Path(name).name}")
-    print(f"selected: {decision.outputs}")
+    chosen = load_artifact(runner.storage, ArtifactRef.from_dict(decision.outputs["decision"]))
+    print(f"\nselected: {chosen['model']} v{chosen['version']} {chosen['aliases']}; "
+          f"gate: {'; '.join(chosen['reasons'])}")
 
 
 def main() -> None:
