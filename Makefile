@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/pipeline_overhead.py
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/characters.py
 
 clean:
 	rm -rf $(VENV) .gazer .pytest_cache .mypy_cache .ruff_cache

@@ -68,7 +68,9 @@ class Endpoint:
                                "serverless": self.config.serverless}
         for role in ("champion", "challenger"):
             slot = self.slot(role)
-            out[role] = {"state": slot.state, "error": slot.last_error,
+            unused = role == "challenger" and self.config.policy == "champion" \
+                and slot.current is None
+            out[role] = {"state": "not used" if unused else slot.state, "error": slot.last_error,
                          "version": slot.current.version if slot.current else None}
         return out
 
