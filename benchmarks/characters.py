@@ -63,6 +63,43 @@ def run(dataset: str, epochs: int, home: Path) -> None:
     chosen = load_artifact(runner.storage, ArtifactRef.from_dict(decision.outputs["decision"]))
     print(f"\nselected: {chosen['model']} v{chosen['version']} {chosen['aliases']}; "
           f"gate: {'; '.join(chosen['reasons'])}")
+    p50, p99 = route_latency(settings, dataset)
+    print(f"POST /guessjapanesecharacter (PNG upload, in-process ASGI client, 300 requests): "
+          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+
+
+def route_latency(settings: Settings, dataset: str) -> tuple[float, float]:
+    """Upload PNGs of test images through the seed-compatible route; p50 and p99 in ms."""
+    import io
+    import time
+
+    import numpy as np
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from gazer.apps.characters.datasets import load_dataset
+    from gazer.serving.app import create_app
+    from gazer.settings import EndpointSettings
+
+    ds = load_dataset(dataset)
+    images = ds.test_images if ds.test_images is not None else ds.images
+    files = []
+    for image in images[:300]:
+        buf = io.BytesIO()
+        Image.fromarray(255 - image).resize((112, 112)).save(buf, format="PNG")
+        files.append(buf.getvalue())
+    app = create_app(settings, endpoints=[EndpointSettings(name="characters",
+                                                           model=f"characters-{dataset}")])
+    times = []
+    with TestClient(app) as client:
+        client.post("/guessjapanesecharacter", files={"pfile": ("x.png", files[0], "image/png")})
+        for data in files:
+            started = time.perf_counter()
+            r = client.post("/guessjapanesecharacter",
+                            files={"pfile": ("x.png", data, "image/png")})
+            times.append((time.perf_counter() - started) * 1000)
+            assert r.status_code == 200, r.text
+    return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
 def main() -> None:
