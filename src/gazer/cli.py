@@ -239,6 +239,45 @@ def serve_cmd(
                 access_log=False)
 
 
+batch_app = typer.Typer(help="Batch inference over files: chunked and resumable.",
+                        no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+@batch_app.command("run")
+def batch_run(
+    model: Annotated[str, typer.Option(
+        help="NAME@ALIAS or NAME@VERSION, e.g. summarizer@champion")],
+    input: Annotated[str, typer.Option("--input", help="A .csv/.jsonl/.parquet: a key in gazer's "
+                                       "storage, s3://bucket/key, or a local path.")],
+    output: Annotated[str, typer.Option(help="Output folder: a storage key, s3:// or a path.")],
+    column: Annotated[str, typer.Option(help="The input column the model reads.")] = "text",
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 500,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+) -> None:
+    """Run a registered model over a file; kill it and run it again to resume."""
+    import functools
+
+    from gazer.batch.job import BatchRunner, BatchSpec
+    from gazer.batch.locate import load_registered, locate
+    from gazer.batch.progress_store import ChunkLedger
+    from gazer.registry.resolve import registry_from_settings
+
+    settings = _settings()
+    spec_model = model if "@" in model else f"{model}@champion"
+    name, _, ref = spec_model.partition("@")
+    version = registry_from_settings(settings).get_version(name, ref).version
+    source, key = locate(input, settings)
+    target, prefix = locate(output, settings)
+    spec = BatchSpec(f"{name}@{version}", key, prefix, column, chunk_rows)
+    loader = functools.partial(load_registered, settings, name, str(version))
+    runner = BatchRunner(source, target, ChunkLedger(settings.runs_url), workers, echo=echo)
+    result = runner.run(spec, loader, version)
+    echo(f"{result.rows} rows: {result.predicted} predicted, {result.errors} errors "
+         f"({result.chunks} chunks, {result.skipped_chunks} reused) in {result.seconds:.1f}s "
+         f"→ {target.url(prefix)}/predictions.parquet")
+
+
 @app.command("demo")
 def demo_cmd(
     check: Annotated[bool, typer.Option(

@@ -1,0 +1,1 @@
+"""The `summarizer` app: extractive summaries by clustering sentence embeddings."""

@@ -1,0 +1,1 @@
+"""Batch inference: chunked, resumable jobs over files in storage."""

@@ -1,0 +1,229 @@
+"""``BatchJob``: run a registered model over a file in chunks, resumably.
+
+The input (CSV, JSONL or Parquet, in any store) is read in chunks of ``chunk_rows``. Each
+chunk's output is written atomically as ``OUTPUT/_parts/part-NNNNN.parquet`` (bad rows to
+``errors-NNNNN.parquet`` with the reason) and recorded in the chunk ledger; a restarted job
+(after ``kill -9``, say) skips recorded chunks whose parts exist. When every chunk is done
+the parts are committed in input order to ``OUTPUT/predictions.parquet`` and
+``OUTPUT/errors.parquet``, then ``OUTPUT/_SUCCESS`` with row counts: every input row appears
+exactly once, in order, with ``row_id`` mapping back to its position in the input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+import pandas as pd
+
+from gazer.batch.progress_store import ChunkLedger
+from gazer.core.progress import Progress
+from gazer.errors import InvalidInput
+from gazer.storage.protocol import Storage
+
+ROW_ID = "row_id"
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchSpec:
+    """What to run: a model reference, where to read and write, and how to chunk."""
+
+    model: str  # NAME@ALIAS or NAME@VERSION
+    input_key: str
+    output_prefix: str
+    column: str = "text"
+    chunk_rows: int = 500
+    max_chars: int = 100_000
+
+    @property
+    def model_name(self) -> str:
+        return self.model.partition("@")[0]
+
+    @property
+    def model_ref(self) -> str:
+        return self.model.partition("@")[2] or "champion"
+
+
+@dataclasses.dataclass
+class BatchResult:
+    job_id: str
+    rows: int
+    predicted: int
+    errors: int
+    chunks: int
+    skipped_chunks: int
+    seconds: float
+
+
+def read_chunks(storage: Storage, key: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The input in chunks, with ``row_id`` numbering rows from 0 across the whole file."""
+    suffix = key.rsplit(".", 1)[-1].lower()
+    start = 0
+    with storage.open(key) as fh:
+        if suffix == "csv":
+            chunks: Any = pd.read_csv(fh, chunksize=chunk_rows, dtype=str, keep_default_na=False)
+        elif suffix in ("jsonl", "ndjson"):
+            chunks = pd.read_json(io.TextIOWrapper(fh, encoding="utf-8"), lines=True,
+                                  chunksize=chunk_rows, dtype=False)
+        elif suffix == "parquet":
+            import pyarrow.parquet as pq
+
+            chunks = (b.to_pandas() for b in pq.ParquetFile(fh).iter_batches(chunk_rows))
+        else:
+            raise InvalidInput(f"batch input must be .csv, .jsonl or .parquet; got {key!r}")
+        for frame in chunks:
+            frame = frame.reset_index(drop=True)
+            frame.insert(0, ROW_ID, range(start, start + len(frame)))
+            start += len(frame)
+            yield frame
+
+
+def job_id_for(spec: BatchSpec, version: int, storage: Storage) -> str:
+    """Same model version, input object, output and chunking → same job (so it resumes)."""
+    info = storage.info(spec.input_key)
+    blob = json.dumps([spec.model_name, version, spec.input_key, info.size, info.etag,
+                       info.modified, spec.output_prefix, spec.column, spec.chunk_rows])
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def split_bad_rows(frame: pd.DataFrame, column: str, max_chars: int
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows the model can take, and the others with the reason."""
+    if column not in frame.columns:
+        raise InvalidInput(f"batch input has no column {column!r}; columns: "
+                           f"{', '.join(c for c in frame.columns if c != ROW_ID)}")
+    values = frame[column]
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    not_text = ~values.map(lambda v: isinstance(v, str))
+    reasons[not_text] = values[not_text].map(lambda v: f"expected text; got {type(v).__name__}")
+    text = values.where(~not_text, "")
+    reasons[~not_text & (text.str.strip() == "")] = "empty text"
+    too_long = ~not_text & (text.str.len() > max_chars)
+    reasons[too_long] = text[too_long].map(lambda v: f"text over {max_chars} characters "
+                                                     f"({len(v)})")
+    bad = reasons != ""
+    errors = frame.loc[bad, [ROW_ID, column]].assign(reason=reasons[bad])
+    errors[column] = errors[column].astype(str).str.slice(0, 200)
+    return frame.loc[~bad], errors
+
+
+def process_chunk(model: Any, frame: pd.DataFrame, column: str, max_chars: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Predictions for the good rows of one chunk, and the bad rows with reasons."""
+    good, errors = split_bad_rows(frame, column, max_chars)
+    out = good[[ROW_ID]].copy()
+    if len(good):
+        out["prediction"] = list(model.predict(good[column].to_numpy(dtype=object)))
+    else:
+        out["prediction"] = pd.Series(dtype=object)
+    return out, errors
+
+
+_worker_model: Any = None
+
+
+def _init_worker(loader: Callable[[], Any]) -> None:
+    global _worker_model
+    _worker_model = loader()
+
+
+def _run_in_worker(frame: pd.DataFrame, column: str, max_chars: int
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return process_chunk(_worker_model, frame, column, max_chars)
+
+
+def _write_parquet(storage: Storage, key: str, frame: pd.DataFrame) -> None:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    storage.write_bytes(key, buf.getvalue())
+
+
+class BatchRunner:
+    """Runs ``BatchSpec``s on a local process pool: reads ``source``, writes ``target``."""
+
+    def __init__(self, source: Storage, target: Storage, ledger: ChunkLedger, workers: int = 2,
+                 echo: Callable[[str], None] | None = None) -> None:
+        self.source, self.target = source, target
+        self.ledger, self.workers = ledger, workers
+        self.echo = echo or (lambda _line: None)
+
+    def run(self, spec: BatchSpec, loader: Callable[[], Any], version: int) -> BatchResult:
+        started = time.perf_counter()
+        job_id = job_id_for(spec, version, self.source)
+        done = {i: r for i, r in self.ledger.finished(job_id).items()
+                if self.target.exists(r.part_key)}
+        self.echo(f"batch job {job_id[:12]}: {spec.model} over {spec.input_key}"
+                  + (f", resuming with {len(done)} chunk(s) done" if done else ""))
+        total_rows = self._count_rows(spec)
+        progress = iter(Progress(range(total_rows), total=total_rows, desc="rows", every_s=5.0))
+        chunks = 0
+        context = multiprocessing.get_context("spawn")  # no forking a threaded process
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(loader,)) as pool:
+            pending: dict[Future[Any], tuple[int, int]] = {}
+            for index, frame in enumerate(read_chunks(self.source, spec.input_key,
+                                                      spec.chunk_rows)):
+                chunks += 1
+                if index in done:
+                    _advance(progress, len(frame))
+                    continue
+                pending[pool.submit(_run_in_worker, frame, spec.column, spec.max_chars)] = \
+                    (index, len(frame))
+                if len(pending) >= self.workers * 2:
+                    self._collect(spec, job_id, pending, progress, block=True)
+            while pending:
+                self._collect(spec, job_id, pending, progress, block=True)
+        for _ in progress:
+            pass
+        predicted, errors = self._commit(spec, job_id, chunks)
+        return BatchResult(job_id, predicted + errors, predicted, errors, chunks, len(done),
+                           time.perf_counter() - started)
+
+    def _collect(self, spec: BatchSpec, job_id: str, pending: dict[Future[Any], tuple[int, int]],
+                 progress: Iterator[int], block: bool) -> None:
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            index, rows = pending.pop(future)
+            out, errors = future.result()
+            part = f"{spec.output_prefix}/_parts/part-{index:05d}.parquet"
+            _write_parquet(self.target, f"{spec.output_prefix}/_parts/errors-{index:05d}.parquet",
+                           errors)
+            _write_parquet(self.target, part, out)
+            self.ledger.record(job_id, index, len(out), len(errors), part)
+            _advance(progress, rows)
+
+    def _count_rows(self, spec: BatchSpec) -> int:
+        return sum(len(f) for f in read_chunks(self.source, spec.input_key, 50_000))
+
+    def _commit(self, spec: BatchSpec, job_id: str, chunks: int) -> tuple[int, int]:
+        parts, errors = [], []
+        for index in range(chunks):
+            prefix = f"{spec.output_prefix}/_parts"
+            parts.append(pd.read_parquet(io.BytesIO(
+                self.target.read_bytes(f"{prefix}/part-{index:05d}.parquet"))))
+            errors.append(pd.read_parquet(io.BytesIO(
+                self.target.read_bytes(f"{prefix}/errors-{index:05d}.parquet"))))
+        predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        bad = pd.concat(errors, ignore_index=True) if errors else pd.DataFrame()
+        _write_parquet(self.target, f"{spec.output_prefix}/predictions.parquet", predictions)
+        _write_parquet(self.target, f"{spec.output_prefix}/errors.parquet", bad)
+        summary = {"job_id": job_id, "model": spec.model, "input": spec.input_key,
+                   "rows": len(predictions) + len(bad), "predicted": len(predictions),
+                   "errors": len(bad), "chunks": chunks, "finished_at": time.time(),
+                   "pid": os.getpid()}
+        self.target.write_bytes(f"{spec.output_prefix}/_SUCCESS",
+                                 json.dumps(summary, indent=2).encode())
+        return len(predictions), len(bad)
+
+
+def _advance(progress: Iterator[int], n: int) -> None:
+    for _ in range(n):
+        next(progress, None)

@@ -1,0 +1,102 @@
+"""Batch jobs: chunks, bad rows, exactly-once output in order, resume after a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gazer.batch.job import BatchRunner, BatchSpec
+from gazer.batch.progress_store import ChunkLedger
+from gazer.storage.local import LocalStorage
+from tests.batch.crashable_model import tfidf_summarizer
+
+DOCS = [
+    "The battery lasts two days. Charging is quick. The screen is sharp. The camera is weak.",
+    "Support replied fast. They fixed it. I am happy. The price was fair.",
+]
+
+
+def _input(storage: LocalStorage, n: int, bad: dict[int, object] | None = None) -> str:
+    texts: list[object] = [f"Row {i} text. " + DOCS[i % 2] for i in range(n)]
+    for i, value in (bad or {}).items():
+        texts[i] = value
+    frame = pd.DataFrame({"id": range(n), "text": texts})
+    storage.write_bytes("landing/reviews/in.jsonl",
+                        frame.to_json(orient="records", lines=True).encode())
+    return "landing/reviews/in.jsonl"
+
+
+def test_every_row_comes_out_once_in_order_and_bad_rows_are_reported(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    key = _input(storage, 23, bad={3: "", 7: 12345, 11: "x" * 300})
+    ledger = ChunkLedger(f"sqlite:///{tmp_path / 'runs.db'}")
+    spec = BatchSpec("summarizer@champion", key, "output/reviews/in", chunk_rows=5,
+                     max_chars=250)
+    result = BatchRunner(storage, storage, ledger, workers=2).run(spec, tfidf_summarizer, 1)
+    assert (result.rows, result.predicted, result.errors, result.chunks) == (23, 20, 3, 5)
+    out = pd.read_parquet(storage.local_path("output/reviews/in/predictions.parquet"))
+    errors = pd.read_parquet(storage.local_path("output/reviews/in/errors.parquet"))
+    assert sorted([*out["row_id"], *errors["row_id"]]) == list(range(23))
+    assert list(out["row_id"]) == sorted(out["row_id"])
+    assert dict(zip(errors["row_id"], errors["reason"], strict=True)) == {
+        3: "empty text", 7: "expected text; got int", 11: "text over 250 characters (300)"}
+    first = out.iloc[0]["prediction"]
+    assert first.startswith("Row 0 text.") or "battery" in first or "screen" in first
+    success = json.loads(storage.read_bytes("output/reviews/in/_SUCCESS"))
+    assert success["rows"] == 23 and success["errors"] == 3
+
+
+def test_a_missing_column_is_a_clear_error(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    key = _input(storage, 4)
+    spec = BatchSpec("m", key, "output/x", column="body")
+    runner = BatchRunner(storage, storage, ChunkLedger("sqlite://"), workers=1)
+    with pytest.raises(Exception, match="no column 'body'; columns: id, text"):
+        runner.run(spec, tfidf_summarizer, 1)
+
+
+def test_a_killed_job_resumes_from_its_finished_chunks(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    storage = LocalStorage(tmp_path / "store")
+    key = _input(storage, 60)
+    script = f"""
+import sys
+sys.path.insert(0, {str(root)!r})
+from gazer.batch.job import BatchRunner, BatchSpec
+from gazer.batch.progress_store import ChunkLedger
+from gazer.storage.local import LocalStorage
+from tests.batch.crashable_model import slow_upper
+store = LocalStorage({str(tmp_path / 'store')!r})
+ledger = ChunkLedger("sqlite:///{tmp_path / 'runs.db'}")
+spec = BatchSpec("upper@1", {key!r}, "output/upper", chunk_rows=4)
+r = BatchRunner(store, store, ledger, workers=1).run(spec, slow_upper, 1)
+print("RESULT", r.rows, r.skipped_chunks)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    parts = tmp_path / "store" / "output" / "upper" / "_parts"
+    deadline = time.time() + 120
+    while len(list(parts.glob("part-*.parquet"))) < 4:
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert not (tmp_path / "store" / "output" / "upper" / "_SUCCESS").exists()
+    finished_before = len(list(parts.glob("part-*.parquet")))
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+    assert again.returncode == 0, again.stderr[-2000:]
+    rows, skipped = map(int, again.stdout.split("RESULT")[1].split())
+    assert rows == 60 and skipped >= finished_before - 1 >= 3
+    out = pd.read_parquet(parts.parent / "predictions.parquet")
+    assert list(out["row_id"]) == list(range(60))
+    assert out["prediction"].str.startswith("ROW ").all()
+
