@@ -15,7 +15,11 @@ from typing import Any
 from gazer.core.pipeline import Pipeline
 from gazer.errors import GazerError, PipelineNotFound
 
-BUILTIN_APPS = ("gazer.apps.example.pipeline", "gazer.apps.characters.pipeline")
+BUILTIN_APPS = (
+    "gazer.apps.example.pipeline",
+    "gazer.apps.characters.pipeline",
+    "gazer.apps.summarizer.pipeline",
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -108,7 +108,8 @@ def check_serving(settings: Settings, echo: Callable[[str], None]) -> bool:
 
 def _infer(base: str, name: str, example: Any) -> Any:
     rows = example.to_numpy() if hasattr(example, "to_numpy") else np.asarray(example)
-    body = {"inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
+    datatype = "BYTES" if rows.dtype.kind in "OUS" else "FP64"
+    body = {"inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": datatype,
                         "data": rows.reshape(-1).tolist()}]}
     request = urllib.request.Request(f"{base}/v2/models/{name}/infer",
                                      data=json.dumps(body).encode(),

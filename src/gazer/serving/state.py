@@ -7,8 +7,9 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from gazer.serving.watcher import RegistryWatcher
 from gazer.settings import Settings
 
 log = logging.getLogger("gazer.serving")
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -87,6 +89,27 @@ class ServingState:
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
             self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id)
         return Answer(model, role, answer, latency_ms)
+
+    def call(self, name: str, request_id: str, fn: Callable[[ServedModel], T],
+             inputs: Any, key: str | None = None) -> tuple[ServedModel, T]:
+        """Run ``fn`` on the model the policy picks, metered and logged like ``predict``.
+
+        For app routes that need more than ``predict`` (a summary's sentence indexes, say).
+        """
+        endpoint = self.endpoint(name)
+        role = pick_role(endpoint.config.policy, endpoint.config.canary_weight, key)
+        if role == "challenger" and endpoint.challenger.current is None:
+            role = "champion"
+        model = endpoint.slot(role).acquire()
+        started = time.perf_counter()
+        try:
+            result = fn(model)
+        except GazerError as exc:
+            self._log(endpoint, model, role, exc.status_code, started, inputs, str(exc),
+                      request_id)
+            raise
+        self._log(endpoint, model, role, 200, started, inputs, repr(result)[:500], request_id)
+        return model, result
 
     def _shadow(self, endpoint: Endpoint, inputs: Any, request_id: str) -> None:
         model = endpoint.challenger.current
