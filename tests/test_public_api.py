@@ -11,8 +11,8 @@ def test_all_is_sorted_and_complete() -> None:
     public = {n for n in dir(gazer) if not n.startswith("_")}
     assert set(gazer.__all__) <= public
     assert public - set(gazer.__all__) <= {
-        "apps", "cli", "core", "data", "errors", "monitoring", "registry", "serving", "settings",
-        "storage", "tracking", "ui"}
+        "apps", "batch", "cli", "core", "data", "errors", "monitoring", "registry", "serving",
+        "settings", "storage", "tracking", "ui"}
 
 
 def test_errors_carry_status_codes_and_builtin_bases() -> None:
