@@ -278,6 +278,30 @@ def batch_run(
          f"→ {target.url(prefix)}/predictions.parquet")
 
 
+@app.command("watch")
+def watch_cmd(
+    config: Annotated[str, typer.Option(help="YAML/JSON file with 'bindings:' (see docs).")],
+    interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Scan once and exit.")] = False,
+) -> None:
+    """Watch storage prefixes; each new object starts its binding's batch job or pipeline."""
+    from gazer.storage.resolve import storage_from_settings
+    from gazer.triggers.actions import make_action
+    from gazer.triggers.ledger import WatchLedger
+    from gazer.triggers.watcher import StorageWatcher, load_bindings
+
+    settings = _settings()
+    bindings = load_bindings(config)
+    watcher = StorageWatcher(storage_from_settings(settings), bindings,
+                             WatchLedger(settings.runs_url), make_action(settings, echo), echo)
+    echo(f"watching {', '.join(b.prefix for b in bindings)} in {settings.storage_uri}")
+    if once:
+        handled = watcher.scan_once()
+        echo(f"{len(handled)} object(s) handled")
+        return
+    watcher.run_forever(interval)
+
+
 @app.command("demo")
 def demo_cmd(
     check: Annotated[bool, typer.Option(

@@ -1,0 +1,1 @@
+"""Triggers: storage watchers and schedules that start pipelines and batch jobs."""
