@@ -284,22 +284,30 @@ def watch_cmd(
     interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 5.0,
     once: Annotated[bool, typer.Option("--once", help="Scan once and exit.")] = False,
 ) -> None:
-    """Watch storage prefixes; each new object starts its binding's batch job or pipeline."""
+    """Watch storage prefixes and fire schedules; each starts a batch job or a pipeline."""
+    import time
+
     from gazer.storage.resolve import storage_from_settings
-    from gazer.triggers.actions import make_action
+    from gazer.triggers.actions import make_action, start_scheduled
     from gazer.triggers.ledger import WatchLedger
-    from gazer.triggers.watcher import StorageWatcher, load_bindings
+    from gazer.triggers.schedule import Scheduler, load_schedules
+    from gazer.triggers.watcher import StorageWatcher, load_bindings, read_config
 
     settings = _settings()
     bindings = load_bindings(config)
-    watcher = StorageWatcher(storage_from_settings(settings), bindings,
-                             WatchLedger(settings.runs_url), make_action(settings, echo), echo)
-    echo(f"watching {', '.join(b.prefix for b in bindings)} in {settings.storage_uri}")
-    if once:
-        handled = watcher.scan_once()
-        echo(f"{len(handled)} object(s) handled")
-        return
-    watcher.run_forever(interval)
+    schedules = load_schedules(read_config(config).get("schedules"))
+    ledger = WatchLedger(settings.runs_url)
+    watcher = StorageWatcher(storage_from_settings(settings), bindings, ledger,
+                             make_action(settings, echo), echo)
+    scheduler = Scheduler(schedules, ledger, lambda s: start_scheduled(settings, s, echo))
+    echo(f"watching {', '.join(b.prefix for b in bindings) or 'no prefixes'} in "
+         f"{settings.storage_uri}; {len(schedules)} schedule(s)")
+    while True:
+        handled = watcher.scan_once() + scheduler.fire_due()
+        if once:
+            echo(f"{len(handled)} object(s) or schedule(s) handled")
+            return
+        time.sleep(interval)
 
 
 @app.command("demo")

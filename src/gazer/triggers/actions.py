@@ -71,3 +71,10 @@ def _pipeline(settings: Settings, binding: Binding, fields: dict[str, str],
     if record.status != "succeeded":
         raise RuntimeError(f"run {record.id} {record.status}: {record.error}")
     return f"run {record.id} succeeded"
+
+
+def start_scheduled(settings: Settings, schedule: Any, echo: Callable[[str], None]) -> str:
+    """Run a schedule's pipeline; raises when the run does not succeed."""
+    binding = Binding(name=schedule.name, prefix="", pipeline=schedule.pipeline,
+                      params=dict(schedule.params))
+    return _pipeline(settings, binding, {}, echo)

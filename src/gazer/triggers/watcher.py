@@ -54,14 +54,24 @@ class Binding:
             "/." not in f"/{key}"
 
 
-def load_bindings(path: str | Path) -> list[Binding]:
-    """Read bindings from a YAML or JSON file; every mistake is named."""
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The watch config file (YAML or JSON) as a dict."""
     import yaml
 
-    text = Path(path).read_text()
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the watch config {path}: {exc}") from exc
     data = yaml.safe_load(text) if not str(path).endswith(".json") else json.loads(text)
-    items = (data or {}).get("bindings")
-    if not isinstance(items, list) or not items:
+    if not isinstance(data, dict) or not (data.get("bindings") or data.get("schedules")):
+        raise InvalidInput(f"{path}: expected 'bindings:' and/or 'schedules:' lists")
+    return data
+
+
+def load_bindings(path: str | Path) -> list[Binding]:
+    """Read bindings from a YAML or JSON file; every mistake is named."""
+    items = read_config(path).get("bindings") or []
+    if not isinstance(items, list):
         raise InvalidInput(f"{path}: expected a 'bindings:' list; got {type(items).__name__}")
     bindings = []
     for i, item in enumerate(items):
