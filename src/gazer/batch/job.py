@@ -150,9 +150,13 @@ class BatchRunner:
     """Runs ``BatchSpec``s on a local process pool: reads ``source``, writes ``target``."""
 
     def __init__(self, source: Storage, target: Storage, ledger: ChunkLedger, workers: int = 2,
-                 echo: Callable[[str], None] | None = None) -> None:
+                 echo: Callable[[str], None] | None = None,
+                 on_rows: Callable[[int, int], None] | None = None) -> None:
         self.source, self.target = source, target
         self.ledger, self.workers = ledger, workers
+        self.on_rows = on_rows or (lambda _done, _total: None)
+        self._done_rows = 0
+        self._total_rows = 0
         self.echo = echo or (lambda _line: None)
 
     def run(self, spec: BatchSpec, loader: Callable[[], Any], version: int) -> BatchResult:
@@ -163,6 +167,7 @@ class BatchRunner:
         self.echo(f"batch job {job_id[:12]}: {spec.model} over {spec.input_key}"
                   + (f", resuming with {len(done)} chunk(s) done" if done else ""))
         total_rows = self._count_rows(spec)
+        self._done_rows, self._total_rows = 0, total_rows
         progress = iter(Progress(range(total_rows), total=total_rows, desc="rows", every_s=5.0))
         chunks = 0
         context = multiprocessing.get_context("spawn")  # no forking a threaded process
@@ -173,7 +178,7 @@ class BatchRunner:
                                                       spec.chunk_rows)):
                 chunks += 1
                 if index in done:
-                    _advance(progress, len(frame))
+                    self._advance(progress, len(frame))
                     continue
                 pending[pool.submit(_run_in_worker, frame, spec.column, spec.max_chars)] = \
                     (index, len(frame))
@@ -198,7 +203,13 @@ class BatchRunner:
                            errors)
             _write_parquet(self.target, part, out)
             self.ledger.record(job_id, index, len(out), len(errors), part)
-            _advance(progress, rows)
+            self._advance(progress, rows)
+
+    def _advance(self, progress: Iterator[int], n: int) -> None:
+        for _ in range(n):
+            next(progress, None)
+        self._done_rows += n
+        self.on_rows(self._done_rows, self._total_rows)
 
     def _count_rows(self, spec: BatchSpec) -> int:
         return sum(len(f) for f in read_chunks(self.source, spec.input_key, 50_000))
@@ -223,7 +234,3 @@ class BatchRunner:
                                  json.dumps(summary, indent=2).encode())
         return len(predictions), len(bad)
 
-
-def _advance(progress: Iterator[int], n: int) -> None:
-    for _ in range(n):
-        next(progress, None)

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gazer.errors import GazerError, ModelNotReady
 from gazer.monitoring.predictions import PredictionLog
 from gazer.registry.protocol import Registry
-from gazer.serving import admin, inference
+from gazer.serving import admin, batch_api, inference
 from gazer.serving.endpoint import Endpoint
 from gazer.serving.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from gazer.serving.state import ServingState
@@ -82,6 +82,7 @@ def create_app(
     _add_error_handlers(app)
     app.include_router(inference.router)
     app.include_router(admin.router)
+    app.include_router(batch_api.router)
     _add_platform_routes(app)
     from gazer.apps.catalog import list_apps
 

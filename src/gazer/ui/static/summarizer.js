@@ -20,3 +20,35 @@
     });
   });
 })();
+
+// Batch: upload a CSV, poll the job, offer the result.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  $("start").addEventListener("click", async () => {
+    $("batch-error").textContent = "";
+    $("download").hidden = true;
+    if (!$("csv").files.length) { $("batch-error").textContent = "choose a CSV file first"; return; }
+    const form = new FormData();
+    form.append("file", $("csv").files[0]);
+    form.append("column", $("column").value);
+    const started = await fetch("/api/batch/jobs", { method: "POST", body: form });
+    const job = await started.json();
+    if (!started.ok) { $("batch-error").textContent = job.detail; return; }
+    const poll = async () => {
+      const s = await (await fetch(job.status_url)).json();
+      $("bar").max = Math.max(s.rows_total, 1);
+      $("bar").value = s.rows_done;
+      $("rows").textContent = `${s.rows_done} / ${s.rows_total} rows (${s.status})`;
+      if (s.status === "done") {
+        $("download").href = s.download_url;
+        $("download").hidden = false;
+        $("rows").textContent += ` — ${s.predicted} summarised, ${s.errors} errors`;
+      } else if (s.status === "failed") {
+        $("batch-error").textContent = s.error;
+      } else {
+        setTimeout(poll, 1000);
+      }
+    };
+    poll();
+  });
+})();

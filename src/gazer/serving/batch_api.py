@@ -1,0 +1,138 @@
+"""Batch jobs over HTTP: upload a CSV, follow its progress, download the result."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import threading
+import time
+import uuid
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from gazer.errors import InvalidInput, NotFound, PayloadTooLarge
+from gazer.serving.auth import check_key
+
+router = APIRouter(prefix="/api/batch", tags=["batch jobs"])
+MAX_UPLOAD = 50 * 2**20
+
+
+@dataclasses.dataclass
+class JobState:
+    id: str
+    model: str
+    input_key: str
+    output_prefix: str
+    status: str = "queued"
+    rows_done: int = 0
+    rows_total: int = 0
+    predicted: int = 0
+    errors: int = 0
+    error: str | None = None
+    started_at: float = dataclasses.field(default_factory=time.time)
+    finished_at: float | None = None
+
+
+def _jobs(request: Request) -> dict[str, JobState]:
+    state = request.app.state
+    if not hasattr(state, "batch_jobs"):
+        state.batch_jobs = {}
+    jobs: dict[str, JobState] = state.batch_jobs
+    return jobs
+
+
+def _run(settings: Any, job: JobState, column: str) -> None:
+    from gazer.batch.job import BatchRunner, BatchSpec
+    from gazer.batch.locate import load_registered
+    from gazer.batch.progress_store import ChunkLedger
+    from gazer.registry.resolve import registry_from_settings
+    from gazer.storage.resolve import storage_from_settings
+
+    storage = storage_from_settings(settings)
+    ledger = ChunkLedger(settings.runs_url)
+    try:
+        name, _, ref = job.model.partition("@")
+        version = registry_from_settings(settings).get_version(name, ref or "champion").version
+        spec = BatchSpec(f"{name}@{version}", job.input_key, job.output_prefix, column, 200)
+        job.status = "running"
+
+        def rows(done: int, total: int) -> None:
+            job.rows_done, job.rows_total = done, total
+
+        result = BatchRunner(storage, storage, ledger, workers=1, on_rows=rows).run(
+            spec, functools.partial(load_registered, settings, name, str(version)), version)
+        job.predicted, job.errors, job.status = result.predicted, result.errors, "done"
+    except Exception as exc:  # a background job's boundary: record it for the poller
+        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        job.finished_at = time.time()
+        ledger.close()
+
+
+@router.post("/jobs", status_code=202)
+def start_job(request: Request, file: UploadFile = File(description="A CSV with a text column"),
+              column: str = Form("text"), model: str = Form("summarizer@champion")
+              ) -> dict[str, Any]:
+    """Store the upload in ``landing/uploads/`` and start a batch job on it."""
+    state = request.app.state.gazer
+    check_key(request, state.settings.serving.predict_api_key, required=False)
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise PayloadTooLarge(f"upload must be at most {MAX_UPLOAD} bytes")
+    try:
+        header = pd.read_csv(io.BytesIO(data), nrows=1, dtype=str)
+    except Exception as exc:
+        raise InvalidInput(f"expected a CSV file; could not read it: {exc}") from exc
+    if column not in header.columns:
+        raise InvalidInput(f"the CSV has no column {column!r}; columns: "
+                           f"{', '.join(map(str, header.columns))}")
+    from gazer.storage.resolve import storage_from_settings
+
+    job_id = uuid.uuid4().hex[:12]
+    key = f"landing/uploads/{job_id}.csv"
+    storage_from_settings(state.settings).write_bytes(key, data)
+    job = JobState(job_id, model, key, f"output/uploads/{job_id}")
+    _jobs(request)[job_id] = job
+    threading.Thread(target=_run, args=(state.settings, job, column), daemon=True).start()
+    return {"job": job_id, "status_url": f"/api/batch/jobs/{job_id}"}
+
+
+def _job(request: Request, job_id: str) -> JobState:
+    job = _jobs(request).get(job_id)
+    if job is None:
+        raise NotFound(f"no batch job {job_id!r} on this server")
+    return job
+
+
+@router.get("/jobs/{job_id}")
+def job_status(job_id: str, request: Request) -> dict[str, Any]:
+    """Status, rows done of rows total, counts, and the download link when done."""
+    job = _job(request, job_id)
+    out = dataclasses.asdict(job)
+    if job.status == "done":
+        out["download_url"] = f"/api/batch/jobs/{job_id}/result.csv"
+    return out
+
+
+@router.get("/jobs/{job_id}/result.csv")
+def job_result(job_id: str, request: Request) -> Response:
+    """The input rows with a ``prediction`` column (empty for rows in the errors file)."""
+    from gazer.storage.resolve import storage_from_settings
+
+    job = _job(request, job_id)
+    if job.status != "done":
+        raise NotFound(f"batch job {job_id} is {job.status}, not done")
+    storage = storage_from_settings(request.app.state.gazer.settings)
+    inputs = pd.read_csv(io.BytesIO(storage.read_bytes(job.input_key)), dtype=str,
+                         keep_default_na=False)
+    preds = pd.read_parquet(io.BytesIO(storage.read_bytes(
+        f"{job.output_prefix}/predictions.parquet")))
+    errors = pd.read_parquet(io.BytesIO(storage.read_bytes(f"{job.output_prefix}/errors.parquet")))
+    inputs["prediction"] = pd.Series(preds["prediction"].to_numpy(), index=preds["row_id"])
+    inputs["error"] = pd.Series(errors["reason"].to_numpy(), index=errors["row_id"])
+    return Response(inputs.to_csv(index=False), media_type="text/csv",
+                    headers={"content-disposition": f'attachment; filename="{job_id}.csv"'})
