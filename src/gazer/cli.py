@@ -253,7 +253,8 @@ def batch_run(
     output: Annotated[str, typer.Option(help="Output folder: a storage key, s3:// or a path.")],
     column: Annotated[str, typer.Option(help="The input column the model reads.")] = "text",
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 500,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    workers: Annotated[int, typer.Option(help="Worker processes (or Ray actors).")] = 2,
+    executor: Annotated[str, typer.Option(help="local (processes) or ray (actors).")] = "local",
 ) -> None:
     """Run a registered model over a file; kill it and run it again to resume."""
     import functools
@@ -271,7 +272,8 @@ def batch_run(
     target, prefix = locate(output, settings)
     spec = BatchSpec(f"{name}@{version}", key, prefix, column, chunk_rows)
     loader = functools.partial(load_registered, settings, name, str(version))
-    runner = BatchRunner(source, target, ChunkLedger(settings.runs_url), workers, echo=echo)
+    runner = BatchRunner(source, target, ChunkLedger(settings.runs_url), workers, echo=echo,
+                         executor=executor, ray_address=settings.executor.ray_address)
     result = runner.run(spec, loader, version)
     echo(f"{result.rows} rows: {result.predicted} predicted, {result.errors} errors "
          f"({result.chunks} chunks, {result.skipped_chunks} reused) in {result.seconds:.1f}s "

@@ -100,3 +100,19 @@ print("RESULT", r.rows, r.skipped_chunks)
     assert list(out["row_id"]) == list(range(60))
     assert out["prediction"].str.startswith("ROW ").all()
 
+
+
+@pytest.mark.integration
+def test_the_ray_backend_gives_the_same_output_as_local_processes(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    key = _input(storage, 12, bad={5: ""})
+    ledger = ChunkLedger(f"sqlite:///{tmp_path / 'runs.db'}")
+    outputs = {}
+    for executor in ("local", "ray"):
+        spec = BatchSpec("summarizer@1", key, f"output/{executor}", chunk_rows=4)
+        result = BatchRunner(storage, storage, ledger, workers=2, executor=executor).run(
+            spec, tfidf_summarizer, 1)
+        assert (result.predicted, result.errors) == (11, 1)
+        outputs[executor] = pd.read_parquet(
+            storage.local_path(f"output/{executor}/predictions.parquet"))
+    pd.testing.assert_frame_equal(outputs["local"], outputs["ray"])

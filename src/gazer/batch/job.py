@@ -151,7 +151,11 @@ class BatchRunner:
 
     def __init__(self, source: Storage, target: Storage, ledger: ChunkLedger, workers: int = 2,
                  echo: Callable[[str], None] | None = None,
-                 on_rows: Callable[[int, int], None] | None = None) -> None:
+                 on_rows: Callable[[int, int], None] | None = None,
+                 executor: str = "local", ray_address: str | None = None) -> None:
+        if executor not in ("local", "ray"):
+            raise InvalidInput(f"batch executor must be 'local' or 'ray'; got {executor!r}")
+        self.executor, self.ray_address = executor, ray_address
         self.source, self.target = source, target
         self.ledger, self.workers = ledger, workers
         self.on_rows = on_rows or (lambda _done, _total: None)
@@ -170,9 +174,7 @@ class BatchRunner:
         self._done_rows, self._total_rows = 0, total_rows
         progress = iter(Progress(range(total_rows), total=total_rows, desc="rows", every_s=5.0))
         chunks = 0
-        context = multiprocessing.get_context("spawn")  # no forking a threaded process
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(loader,)) as pool:
+        with self._pool(loader) as pool:
             pending: dict[Future[Any], tuple[int, int]] = {}
             for index, frame in enumerate(read_chunks(self.source, spec.input_key,
                                                       spec.chunk_rows)):
@@ -204,6 +206,15 @@ class BatchRunner:
             _write_parquet(self.target, part, out)
             self.ledger.record(job_id, index, len(out), len(errors), part)
             self._advance(progress, rows)
+
+    def _pool(self, loader: Callable[[], Any]) -> Any:
+        if self.executor == "ray":
+            from gazer.batch.ray_pool import RayActorPool
+
+            return RayActorPool(self.workers, loader, self.ray_address)
+        context = multiprocessing.get_context("spawn")  # no forking a threaded process
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(loader,))
 
     def _advance(self, progress: Iterator[int], n: int) -> None:
         for _ in range(n):
