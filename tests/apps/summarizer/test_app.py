@@ -101,3 +101,18 @@ def test_summarize_refuses_empty_or_oversize_text(client: TestClient) -> None:
     assert wrong.status_code == 422
     page = client.get("/apps/summarizer")
     assert page.status_code == 200 and "Summarizer" in page.text
+
+
+def test_documents_come_from_csv_jsonl_or_parquet_with_a_named_column(tmp_path: Path) -> None:
+    from gazer.apps.summarizer.pipeline import read_documents
+    from gazer.errors import InvalidInput
+
+    frame = pd.DataFrame({"id": [1, 2], "body": ["One. Two. Three.", "Four. Five."]})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_json(tmp_path / "d.jsonl", orient="records", lines=True)
+    frame.to_parquet(tmp_path / "d.parquet")
+    for name in ("d.csv", "d.jsonl", "d.parquet"):
+        docs = read_documents(str(tmp_path / name), "body")
+        assert list(docs["text"]) == list(frame["body"])
+    with pytest.raises(InvalidInput, match="no column 'text'; columns: id, body"):
+        read_documents(str(tmp_path / "d.csv"), "text")

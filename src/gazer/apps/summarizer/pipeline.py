@@ -9,6 +9,7 @@ and served like any other model).
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -23,21 +24,47 @@ from gazer.core.artifacts import Metrics
 from gazer.core.context import current
 from gazer.core.pipeline import Pipeline
 from gazer.core.step import step
+from gazer.errors import InvalidInput
 from gazer.registry.gate import Check, Gate
 from gazer.settings import get_settings
+from gazer.storage.resolve import storage_from_settings
 
 MODEL_NAME = "summarizer"
 
 
-@step(outputs="documents")
-def corpus(path: str = "") -> pd.DataFrame:
-    """Reviews and articles from the vaderSentiment 3.3.2 sdist, or a CSV/Parquet you name."""
-    if path:
-        frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
-        if "text" not in frame.columns:
-            raise ValueError(f"{path} needs a 'text' column; got {list(frame.columns)}")
+def read_documents(path: str, text_column: str) -> pd.DataFrame:
+    """A CSV, JSONL or Parquet file with a text column, as ``text`` plus the other columns."""
+    if path.endswith(".parquet"):
+        frame = pd.read_parquet(path)
+    elif path.endswith((".jsonl", ".ndjson")):
+        frame = pd.read_json(path, lines=True)
     else:
-        frame = load_corpus(get_settings().home.resolve() / "cache" / "vader")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if text_column not in frame.columns:
+        raise InvalidInput(f"{path} has no column {text_column!r}; columns: "
+                           f"{', '.join(map(str, frame.columns))}")
+    return frame.rename(columns={text_column: "text"})
+
+
+@step(outputs="documents")
+def corpus(path: str = "", text_column: str = "text") -> pd.DataFrame:
+    """Reviews and articles from the vaderSentiment 3.3.2 sdist, or a CSV/JSONL/Parquet file.
+
+    The vaderSentiment documents are also written to the ``raw/`` zone as CSV and Parquet
+    (``raw/summarizer/{reviews,articles}.{csv,parquet}``) to feed batch jobs.
+    """
+    settings = get_settings()
+    if path:
+        frame = read_documents(path, text_column)
+    else:
+        frame = load_corpus(settings.home.resolve() / "cache" / "vader")
+        storage = storage_from_settings(settings)
+        for source, name in (("amazon", "reviews"), ("nyt", "articles")):
+            part = frame[frame["source"] == source]
+            storage.write_bytes(f"raw/summarizer/{name}.csv", part.to_csv(index=False).encode())
+            buf = io.BytesIO()
+            part.to_parquet(buf, index=False)
+            storage.write_bytes(f"raw/summarizer/{name}.parquet", buf.getvalue())
     current().log_dataset(frame, "summarizer-corpus", source=path or "vaderSentiment==3.3.2")
     print(f"{len(frame)} documents, {int(frame.get('sentences', pd.Series([0])).sum())} sentences")
     return frame
