@@ -128,10 +128,21 @@ def process_chunk(model: Any, frame: pd.DataFrame, column: str, max_chars: int
 
 
 _worker_model: Any = None
+_thread_limit: Any = None
 
 
-def _init_worker(loader: Callable[[], Any]) -> None:
-    global _worker_model
+def _init_worker(loader: Callable[[], Any], threads: int = 1) -> None:
+    global _worker_model, _thread_limit
+    # N workers × M native threads on N cores thrash (OpenMP spins): give each its share
+    from threadpoolctl import threadpool_limits
+
+    _thread_limit = threadpool_limits(limits=threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
     _worker_model = loader()
 
 
@@ -213,8 +224,9 @@ class BatchRunner:
 
             return RayActorPool(self.workers, loader, self.ray_address)
         context = multiprocessing.get_context("spawn")  # no forking a threaded process
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(loader,))
+                                   initargs=(loader, threads))
 
     def _advance(self, progress: Iterator[int], n: int) -> None:
         for _ in range(n):
