@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pipeline_overhead.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/characters.py
+	$(PY) benchmarks/summarizer.py
 
 clean:
 	rm -rf $(VENV) .gazer .pytest_cache .mypy_cache .ruff_cache
