@@ -66,14 +66,18 @@ class ServingState:
                 f"no served model named {name!r}; served: {', '.join(sorted(self.endpoints))}"
             ) from None
 
-    def predict(self, name: str, inputs: Any, request_id: str, key: str | None = None,
-                outputs: set[str] | None = None) -> Answer:
-        """Answer ``inputs`` on endpoint ``name`` under its traffic policy."""
+    def _route(self, name: str, key: str | None) -> tuple[Endpoint, str, ServedModel]:
+        """The endpoint, the role its traffic policy picks, and that role's live model."""
         endpoint = self.endpoint(name)
         role = pick_role(endpoint.config.policy, endpoint.config.canary_weight, key)
         if role == "challenger" and endpoint.challenger.current is None:
             role = "champion"
-        model = endpoint.slot(role).acquire()
+        return endpoint, role, endpoint.slot(role).acquire()
+
+    def predict(self, name: str, inputs: Any, request_id: str, key: str | None = None,
+                outputs: set[str] | None = None) -> Answer:
+        """Answer ``inputs`` on endpoint ``name`` under its traffic policy."""
+        endpoint, role, model = self._route(name, key)
         started = time.perf_counter()
         try:
             if endpoint.config.batching and isinstance(inputs, np.ndarray):
@@ -96,11 +100,7 @@ class ServingState:
 
         For app routes that need more than ``predict`` (a summary's sentence indexes, say).
         """
-        endpoint = self.endpoint(name)
-        role = pick_role(endpoint.config.policy, endpoint.config.canary_weight, key)
-        if role == "challenger" and endpoint.challenger.current is None:
-            role = "champion"
-        model = endpoint.slot(role).acquire()
+        endpoint, role, model = self._route(name, key)
         started = time.perf_counter()
         try:
             result = fn(model)
