@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo check test test-fast lint bench clean
+.PHONY: install system-deps demo check test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,19 @@ demo: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/gazer demo --check
 
-test: $(STAMP)
+# Debian packages the integration tests use; installed when missing and running as root.
+system-deps:
+	@need=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
+	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
+	[ -d /usr/share/datasets/fashion-mnist ] || need="$$need dataset-fashion-mnist"; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$need; \
+	  else echo "missing Debian packages:$$need (run: sudo apt-get install$$need)"; exit 1; fi; \
+	fi
+
+test: $(STAMP) system-deps
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
