@@ -72,21 +72,7 @@ def main() -> None:
     print(f"## Batch throughput ({len(corpus)} documents replicated; TF-IDF embedding)\n")
     print("| method | documents | seconds | documents/s |")
     print("|---|---|---|---|")
-    model = registry.load_model("sum-tfidf", 1)
-    n_reload = 100
-    started = time.perf_counter()
-    for text in texts[:n_reload]:
-        registry.load_model("sum-tfidf", 1).summarize(text)  # the reference: reload per call
-    reload_rate = n_reload / (time.perf_counter() - started)
-    print(f"| per-document loop, model reloaded each call (reference style) | {n_reload} | "
-          f"{n_reload / reload_rate:.1f} | {reload_rate:.1f} |", flush=True)
-    n_loop = 2000
-    started = time.perf_counter()
-    for i in range(n_loop):
-        model.summarize(texts[i % len(texts)])
-    loop_rate = n_loop / (time.perf_counter() - started)
-    print(f"| per-document loop, model kept loaded | {n_loop} | {n_loop / loop_rate:.1f} | "
-          f"{loop_rate:.1f} |", flush=True)
+    reload_rate, _ = loop_rates(registry, "sum-tfidf", texts, n_reload=100, n_loop=2000)
     rates = {}
     for workers, key, n in ((1, "landing/small.csv", args.scaling_docs),
                             (2, "landing/small.csv", args.scaling_docs),
@@ -106,30 +92,35 @@ def main() -> None:
     quality(registry, texts)
 
 
-def minilm_throughput(settings: Settings, registry: object, store: LocalStorage,
-                      texts: list[str], n: int) -> None:
-    """The same comparison with the MiniLM model, where loading the model is the real cost."""
+def loop_rates(registry: object, name: str, texts: list[str], n_reload: int, n_loop: int
+               ) -> tuple[float, float]:
+    """Documents/s of a per-document loop reloading the model each call (the reference
+    style) and of the same loop with the model kept loaded; prints both table rows."""
     load = registry.load_model  # type: ignore[attr-defined]
-    print(f"\n## Batch throughput with the MiniLM embedding ({n} documents for gazer)\n")
-    print("| method | documents | seconds | documents/s |")
-    print("|---|---|---|---|")
-    n_reload = 20
     started = time.perf_counter()
     for text in texts[:n_reload]:
-        fresh = load("sum-minilm", 1)
-        fresh.summarize(text)  # loads the embedding model inside, as the reference did
+        load(name, 1).summarize(text)  # loads the embedding model inside, as the reference did
     reload_rate = n_reload / (time.perf_counter() - started)
     print(f"| per-document loop, model reloaded each call (reference style) | {n_reload} | "
           f"{n_reload / reload_rate:.1f} | {reload_rate:.2f} |", flush=True)
-    model = load("sum-minilm", 1)
+    model = load(name, 1)
     model.summarize(texts[0])
-    n_loop = 200
     started = time.perf_counter()
     for i in range(n_loop):
         model.summarize(texts[i % len(texts)])
     loop_rate = n_loop / (time.perf_counter() - started)
     print(f"| per-document loop, model kept loaded | {n_loop} | {n_loop / loop_rate:.1f} | "
           f"{loop_rate:.1f} |", flush=True)
+    return reload_rate, loop_rate
+
+
+def minilm_throughput(settings: Settings, registry: object, store: LocalStorage,
+                      texts: list[str], n: int) -> None:
+    """The same comparison with the MiniLM model, where loading the model is the real cost."""
+    print(f"\n## Batch throughput with the MiniLM embedding ({n} documents for gazer)\n")
+    print("| method | documents | seconds | documents/s |")
+    print("|---|---|---|---|")
+    reload_rate, _ = loop_rates(registry, "sum-minilm", texts, n_reload=20, n_loop=200)
     frame = pd.DataFrame({"text": [texts[i % len(texts)] for i in range(n)]})
     store.write_bytes("landing/minilm.csv", frame.to_csv(index=False).encode())
     seconds, rows = batch(settings, store, "landing/minilm.csv", "output/minilm", 2, "sum-minilm")
