@@ -19,6 +19,7 @@ BUILTIN_APPS = (
     "gazer.apps.example.pipeline",
     "gazer.apps.characters.pipeline",
     "gazer.apps.summarizer.pipeline",
+    "gazer.apps.wordpredict.pipeline",
 )
 
 

@@ -1,0 +1,93 @@
+"""The ``wordpredict`` routes: ``/predicted-word`` (the reference contract) and its page.
+
+``GET /predicted-word?words=w1,w2,w3,w4,w5,w6`` and ``POST /predicted-word`` with
+``{"input": [6 words]}`` both answer ``{"prediction": "..."}``; ``top_k`` adds candidates
+with probabilities. The Open Inference Protocol route ``/v2/models/wordpredict/infer`` comes
+with the endpoint (rows of 6 BYTES words).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from gazer.apps.wordpredict.model import MAX_WORD_CHARS, check_words
+from gazer.errors import InvalidInput
+from gazer.serving.auth import check_key
+
+ENDPOINT = "wordpredict"
+
+
+class Candidate(BaseModel):
+    word: str
+    prob: float
+
+
+class Prediction(BaseModel):
+    """``prediction`` is the reference API's field; the rest is extra."""
+
+    prediction: str
+    candidates: list[Candidate] | None = Field(
+        default=None, description="The top_k likeliest words, when top_k was given")
+    model_version: int
+
+
+class PredictRequest(BaseModel):
+    input: list[str] = Field(description="3 words before the hidden word, then 3 after",
+                             examples=[["Feu", "clic", "a", "i", "seleccioneu", "el"]])
+    top_k: int | None = Field(default=None, ge=1, le=50)
+
+
+def predict_words(request: Request, words: list[str], top_k: int | None) -> Prediction:
+    problems = check_words(words)
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    state = request.app.state.gazer
+    check_key(request, state.settings.serving.predict_api_key, required=False)
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    served, top = state.call(ENDPOINT, request_id,
+                             lambda m: m.model.top_k([words], top_k or 1)[0], words,
+                             request.headers.get("x-request-key"))
+    return Prediction(
+        prediction=top[0][0], model_version=served.version,
+        candidates=[Candidate(word=w, prob=p) for w, p in top] if top_k else None)
+
+
+def mount(app: FastAPI) -> None:
+    """Add ``GET``/``POST /predicted-word`` and the page ``/apps/wordpredict``."""
+    errors: dict[int | str, dict[str, Any]] = {
+        422: {"description": "not exactly 6 words, an empty word, or a word over "
+                             f"{MAX_WORD_CHARS} characters"},
+        503: {"description": "no model loaded yet"}}
+
+    @app.get("/predicted-word", response_model=Prediction, response_model_exclude_none=True,
+             tags=["wordpredict"], responses=errors)
+    def predicted_word(
+        request: Request,
+        words: str = Query(description="6 comma-separated words: 3 before the hidden word, "
+                                       "then 3 after", examples=["Feu,clic,a,i,seleccioneu,el"],
+                           max_length=6 * (MAX_WORD_CHARS + 1)),
+        top_k: int | None = Query(None, ge=1, le=50, description="Also return this many "
+                                                                 "candidates"),
+    ) -> Prediction:
+        """The missing word between 3 words before and 3 after: ``{"prediction": "..."}``."""
+        return predict_words(request, [w.strip() for w in words.split(",")], top_k)
+
+    @app.post("/predicted-word", response_model=Prediction, response_model_exclude_none=True,
+              tags=["wordpredict"], responses=errors)
+    def predicted_word_post(body: PredictRequest, request: Request) -> Prediction:
+        """The same, with the words as a JSON list: ``{"input": [6 words]}``."""
+        return predict_words(request, [w.strip() for w in body.input], body.top_k)
+
+    @app.get("/apps/wordpredict", response_class=HTMLResponse, include_in_schema=False)
+    def page(request: Request) -> Any:
+        from gazer.ui.pages import templates
+
+        endpoint = request.app.state.gazer.endpoints.get(ENDPOINT)
+        current = endpoint.champion.current if endpoint else None
+        return templates.TemplateResponse(request, "wordpredict.html", {
+            "model": endpoint.config.model_name if endpoint else None,
+            "version": current.version if current else None})
