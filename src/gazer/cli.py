@@ -312,6 +312,33 @@ def watch_cmd(
         time.sleep(interval)
 
 
+@app.command("query")
+def query_cmd(
+    sql: Annotated[str, typer.Argument(help="SQL over enrichment.<table> views (DuckDB).")],
+    output: Annotated[str, typer.Option(
+        "--format", help="table, csv or json.")] = "table",
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 1000,
+) -> None:
+    """Query what the enrichment workflows wrote (partitioned Parquet, local or S3)."""
+    from gazer.apps.enrichment.query import run_query
+    from gazer.storage.resolve import storage_from_settings
+
+    if output not in ("table", "csv", "json"):
+        raise InvalidParam(f"--format must be table, csv or json; got {output!r}")
+    frame = run_query(storage_from_settings(_settings()), sql, limit)
+    if output == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif output == "json":
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False)
+                         + "\n")
+    else:
+        table = Table(*[str(c) for c in frame.columns])
+        for row in frame.astype(str).itertuples(index=False):
+            table.add_row(*row)
+        Console(soft_wrap=True).print(table)
+        echo(f"{len(frame)} row(s)")
+
+
 @app.command("demo")
 def demo_cmd(
     check: Annotated[bool, typer.Option(

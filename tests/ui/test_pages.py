@@ -110,3 +110,46 @@ def test_characters_page_draws_on_the_canvas_and_shows_the_top_3(
         page.wait_for_function("document.querySelector('#error').textContent.length > 0")
         assert "empty" in page.locator("#error").inner_text()
         page.close()
+
+
+@pytest.mark.integration
+def test_wordpredict_page_checks_the_count_and_shows_the_top_5(
+    browser: Any, tmp_path: Path
+) -> None:
+    from gazer.apps.catalog import get_pipeline
+    from gazer.core.runner import Runner
+    from gazer.registry.memory import MemoryRegistry
+    from gazer.tracking.memory import MemoryTracker
+    from tests.apps.wordpredict.test_app import TINY
+    from tests.apps.wordpredict.tiny import write_tiny_corpus
+
+    registry = MemoryRegistry()
+    settings = settings_for(tmp_path)
+    runner = Runner(settings, tracker=MemoryTracker(), registry=registry)
+    folder = write_tiny_corpus(tmp_path / "tiny", train=300)
+    record = runner.run(get_pipeline("wordpredict"), {**TINY, "folder": str(folder),
+                                                      "train.epochs": 8})
+    runner.close()
+    assert record.status == "succeeded", record.error
+    app = create_app(settings, registry=registry, endpoints=[
+        EndpointSettings(name="wordpredict", model="wordpredict-ca-wiki")])
+    with live_server(app) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/")
+        page.click('section[data-app="wordpredict"] a.open')
+        assert page.url.endswith("/apps/wordpredict")
+        page.fill("#before", "Feu clic")
+        page.fill("#after", "acord per a")
+        page.click("#go")
+        page.wait_for_function("document.querySelector('#error').textContent.length > 0")
+        assert ("exactly 3 words before and 3 words after (got 2 before and 3 after)"
+                in page.locator("#error").inner_text())
+        page.fill("#before", "Feu clic a")
+        page.click("#go")
+        page.wait_for_selector("#top li:nth-child(5)", timeout=15_000)
+        items = page.locator("#top li").all_inner_texts()
+        assert len(items) == 5 and all("%" in item for item in items)
+        assert page.locator("#error").inner_text() == ""
+        assert "Feu clic a [" in page.locator("#sentence").inner_text()
+        assert "version 1" in page.locator("#answer-version").inner_text()
+        page.close()

@@ -20,6 +20,7 @@ BUILTIN_APPS = (
     "gazer.apps.characters.pipeline",
     "gazer.apps.summarizer.pipeline",
     "gazer.apps.wordpredict.pipeline",
+    "gazer.apps.enrichment.pipeline",
 )
 
 

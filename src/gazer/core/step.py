@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any, overload
 
-from gazer.errors import InvalidArtifact, InvalidPipeline
+from gazer.errors import InvalidArtifact, InvalidParam, InvalidPipeline
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +43,14 @@ class Step:
     def named(self, name: str) -> Step:
         """A copy of this step under another name, to use the same code twice."""
         return dataclasses.replace(self, name=name)
+
+    def with_params(self, **defaults: Any) -> Step:
+        """A copy whose params default to ``defaults`` (names must be params of the step)."""
+        unknown = sorted(set(defaults) - set(self.params))
+        if unknown:
+            raise InvalidParam(f"step {self.name!r} has no param {', '.join(unknown)}; its "
+                               f"params: {', '.join(self.params) or 'none'}")
+        return dataclasses.replace(self, params={**self.params, **defaults})
 
     def with_options(self, **options: Any) -> Step:
         """A copy with other options (``retries``, ``timeout_s``, ``cache``, ...)."""

@@ -85,13 +85,12 @@ DOMAIN_DIRECTIONAL = (
     Directional(case("gap is a noun", "i obriu el _ contextual d' un", "menú"),
                 case("gap is a verb", "I per a _ el text seleccionat", "copiar suprimir "
                      "seleccionar inserir moure canviar formatar editar afegir aplicar "
-                     "definir eliminar crear obrir")),
+                     "definir eliminar crear obrir visualitzar mostrar ocultar amagar")),
     Directional(case("masculine noun", "Feu clic al _ de la barra", "botó menú quadre"),
                 case("feminine noun", "clic a la _ de la barra", "icona pestanya "
                      "fletxa barra opció")),
     Directional(case("of a document", "Primer obriu un _ de text i", "document fitxer"),
-                case("of a spreadsheet", "Primer seleccioneu les _ del full de", "cel·les "
-                     "files columnes dades")),
+                case("of a spreadsheet", "Primer obriu un _ de càlcul i", "full")),
 )
 
 

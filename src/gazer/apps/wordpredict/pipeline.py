@@ -129,7 +129,8 @@ def train(x_train: Any, y_train: Any, x_valid: Any, y_valid: Any, vocab: dict[st
                     "training": json.dumps(dataclasses.asdict(training))})
     ctx.log_metric("parameters", parameters)
     print(f"{arch}: {parameters:,} parameters, {len(x_train):,} training windows")
-    epochs_left = ctx.progress(range(epochs), desc="epochs", every_s=0.0)
+    epochs_left = ctx.progress(range(epochs + 1), total=epochs, desc="epochs", every_s=0.0)
+    next(epochs_left, None)  # each later step reports one finished epoch, with ETA
 
     def on_epoch(epoch: int, row: dict[str, float]) -> None:
         next(epochs_left, None)
@@ -174,7 +175,7 @@ def _curves(history: list[dict[str, float]], arch: str) -> Any:
 
 
 # Frequency bands by a word's rank in the training vocabulary (ids are sorted by frequency).
-BANDS = (("top-100", 2, 102), ("101-1000", 102, 1002), ("1001+", 1002, None),
+BANDS = (("top-100", 2, 102), ("101-1000", 102, 1002), ("over-1000", 1002, None),
          ("unknown", UNK_ID, UNK_ID + 1))
 
 
@@ -301,7 +302,7 @@ def _smoke(model: Any) -> str:
                 "(Transformer, baseline vs gazer)",
     model_name=model_name("ca-help"),
     endpoint="wordpredict",
-    quick_params={"train.epochs": 1, "preprocess.fraction": 0.25},
+    quick_params={"train.epochs": 2},
     smoke=_smoke,
     mount=mount,
     page="/apps/wordpredict",

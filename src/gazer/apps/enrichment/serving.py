@@ -1,0 +1,93 @@
+"""The enrichment page: an SQL box over the written tables, the result, and sentiment by topic
+over time."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from gazer.storage.resolve import storage_from_settings
+
+DEFAULT_SQL = ("SELECT topic, count(*) AS messages, round(avg(sentiment_pos), 3) AS pos, "
+               "round(avg(sentiment_neg), 3) AS neg\nFROM enrichment.social_listening\n"
+               "GROUP BY 1 ORDER BY 2 DESC")
+
+
+class QueryRequest(BaseModel):
+    sql: str = Field(min_length=1, max_length=20_000, examples=[DEFAULT_SQL])
+    limit: int = Field(default=1000, ge=1, le=10_000)
+
+
+class QueryResult(BaseModel):
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool
+
+
+def sentiment_chart(storage: Any, table: str) -> bytes:
+    """A PNG: mean VADER compound per topic per day."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gazer.apps.enrichment.query import run_query
+
+    frame = run_query(storage, f'SELECT topic, CAST(date AS VARCHAR) AS day, '
+                               f'avg(sentiment_compound) AS sentiment, count(*) AS n '
+                               f'FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2')
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for topic, part in frame.groupby("topic"):
+        ax.plot(part["day"], part["sentiment"], marker="o", label=str(topic))
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_ylabel("mean sentiment (VADER compound)")
+    ax.set_title(f"sentiment by topic over time: {table}")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def mount(app: FastAPI) -> None:
+    """``POST /api/enrichment/query``, the chart, and ``/apps/enrichment`` (once per app)."""
+    if getattr(app.state, "enrichment_mounted", False):
+        return
+    app.state.enrichment_mounted = True
+
+    def storage(request: Request) -> Any:
+        return storage_from_settings(request.app.state.gazer.settings)
+
+    @app.post("/api/enrichment/query", response_model=QueryResult, tags=["enrichment"])
+    def query(body: QueryRequest, request: Request) -> QueryResult:
+        """Run SQL (DuckDB) over the ``enrichment.*`` tables the workflows wrote."""
+        from gazer.apps.enrichment.query import run_query
+
+        frame = run_query(storage(request), body.sql, body.limit + 1)
+        shown = frame.head(body.limit)
+        rows = shown.astype(object).where(shown.notna(), None).values.tolist()
+        return QueryResult(columns=[str(c) for c in frame.columns],
+                           rows=[[v if isinstance(v, int | float | str | bool) or v is None
+                                  else str(v) for v in row] for row in rows],
+                           truncated=len(frame) > body.limit)
+
+    @app.get("/api/enrichment/sentiment.png", tags=["enrichment"],
+             response_class=Response, responses={200: {"content": {"image/png": {}}}})
+    def chart(request: Request, table: str = Query("social_listening", pattern=r"^\w+$")
+              ) -> Response:
+        """Mean sentiment per topic per day, as a PNG."""
+        return Response(sentiment_chart(storage(request), table), media_type="image/png")
+
+    @app.get("/apps/enrichment", response_class=HTMLResponse, include_in_schema=False)
+    def page(request: Request) -> Any:
+        from gazer.apps.enrichment.query import tables
+        from gazer.ui.pages import templates
+
+        return templates.TemplateResponse(request, "enrichment.html", {
+            "tables": tables(storage(request)), "sql": DEFAULT_SQL})

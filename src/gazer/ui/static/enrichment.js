@@ -1,0 +1,29 @@
+// Run the SQL box through /api/enrichment/query and show the rows as a table.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  $("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("error").textContent = "";
+    $("count").textContent = "running...";
+    const response = await fetch("/api/enrichment/query", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sql: $("sql").value, limit: 500 }),
+    });
+    const result = await response.json();
+    $("result").innerHTML = "";
+    if (!response.ok) { $("count").textContent = ""; $("error").textContent = result.detail; return; }
+    const head = document.createElement("tr");
+    for (const c of result.columns) { const th = document.createElement("th"); th.textContent = c; head.appendChild(th); }
+    $("result").appendChild(head);
+    for (const row of result.rows) {
+      const tr = document.createElement("tr");
+      for (const v of row) { const td = document.createElement("td"); td.textContent = v === null ? "" : v; tr.appendChild(td); }
+      $("result").appendChild(tr);
+    }
+    $("count").textContent = `${result.rows.length} rows${result.truncated ? " (truncated)" : ""}`;
+  });
+  const table = $("table");
+  if (table) table.addEventListener("change", () => {
+    $("chart").src = `/api/enrichment/sentiment.png?table=${encodeURIComponent(table.value)}`;
+  });
+})();
