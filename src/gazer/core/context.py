@@ -23,6 +23,7 @@ from gazer.tracking.protocol import Tracker
 
 if TYPE_CHECKING:
     from gazer.registry.gate import Gate, GateDecision
+    from gazer.settings import Settings
 
 T = TypeVar("T")
 
@@ -40,6 +41,7 @@ class StepContext:
     datasets: dict[str, str] = dataclasses.field(default_factory=dict)
     work_dir: Path | None = None
     registry: Registry | None = None
+    settings: Settings | None = None
 
     @property
     def log(self) -> logging.Logger:
@@ -157,6 +159,16 @@ def current() -> StepContext:
         ctx = StepContext()
         _current.set(ctx)
     return ctx
+
+
+def current_settings() -> Settings:
+    """The settings of the run this step belongs to (the environment's outside a run)."""
+    ctx = _current.get()
+    if ctx is not None and ctx.settings is not None:
+        return ctx.settings
+    from gazer.settings import get_settings
+
+    return get_settings()
 
 
 def enter_context(ctx: StepContext) -> Any:

@@ -291,6 +291,7 @@ class Runner:
             inputs=inputs,
             storage_uri=self.storage.uri,
             storage_options=self.settings.storage,
+            settings=self.settings,
             artifact_prefix=f"curated/runs/{run_id}/{name}",
             log_path=str(self.settings.logs_dir / run_id / f"{name}.log"),
             tmp_dir=str((self.settings.home / "tmp" / run_id).resolve()),

@@ -18,7 +18,7 @@ from gazer.core.context import StepContext, enter_context, leave_context
 from gazer.core.step import Step
 from gazer.core.steplog import capture_output, step_logger
 from gazer.registry.protocol import Registry
-from gazer.settings import StorageSettings
+from gazer.settings import Settings, StorageSettings
 from gazer.storage.resolve import open_storage
 from gazer.tracking.protocol import Tracker
 
@@ -39,6 +39,7 @@ class StepTask:
     tracker: Tracker | None = None
     tracking_run_id: str | None = None
     registry: Registry | None = None
+    settings: Settings | None = None
 
 
 @dataclasses.dataclass
@@ -65,6 +66,7 @@ def execute_task(task: StepTask) -> StepResult:
         run_id=task.run_id, step=task.step.name, tracker=task.tracker,
         tracking_run_id=task.tracking_run_id,
         work_dir=Path(task.tmp_dir) / "scratch" / task.step.name, registry=task.registry,
+        settings=task.settings,
     )
     token = enter_context(ctx)
     attempts = 0

@@ -28,11 +28,10 @@ from gazer.apps.characters.preprocess import ImageTransform
 from gazer.apps.characters.serving import mount
 from gazer.apps.characters.validation import validate_dataset
 from gazer.core.artifacts import Metrics
-from gazer.core.context import current
+from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline
 from gazer.core.step import step
 from gazer.registry.gate import Check, Gate
-from gazer.settings import get_settings
 from gazer.tracking.co2 import measure_emissions
 
 ARRAYS = ("images", "labels", "test_images", "test_labels")
@@ -103,7 +102,7 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 
 def _measured(name: str, fit: Any) -> Any:
-    settings = get_settings()
+    settings = current_settings()
     with measure_emissions(settings.tracking.country, settings.tracking.co2) as co2:
         model = fit()
     current().log_metrics({f"co2_kg.{name}": co2.co2_kg, f"energy_kwh.{name}": co2.energy_kwh})

@@ -1,8 +1,8 @@
 """The message frame every enrichment step takes and returns.
 
 Columns: ``id``, ``source``, ``kind`` (post, article, review), ``text``, ``title``, ``lang``,
-``url``, ``created_at`` (UTC), plus whatever a step adds. Steps add columns and never drop a
-row silently: a row a step cannot process is kept and flagged (``*_status`` / ``*_error``),
+``url``, ``created_at`` (UTC), plus whatever a step adds. Generated ids hash the source,
+time, text and position in the batch. Steps add columns and never drop a row silently: a row a step cannot process is kept and flagged (``*_status`` / ``*_error``),
 and the only step that removes rows (``clean_noise``'s duplicates) says so in a column first.
 """
 
@@ -26,8 +26,16 @@ def normalise(records: Iterable[Mapping[str, Any]] | pd.DataFrame, source: str =
               ) -> pd.DataFrame:
     """A frame with the base columns, ids filled from a hash of the text, times in UTC."""
     frame = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
-    frame = frame.rename(columns={k: v for k, v in ALIASES.items()
-                                  if k in frame.columns and v not in frame.columns})
+    if frame.empty and "text" not in frame.columns:
+        frame = pd.DataFrame(columns=list(BASE))
+    for alias, target in ALIASES.items():
+        if alias not in frame.columns:
+            continue
+        if target in frame.columns:  # both spellings in one batch: fill the gaps
+            frame[target] = frame[target].where(frame[target].notna(), frame[alias])
+            frame = frame.drop(columns=alias)
+        else:
+            frame = frame.rename(columns={alias: target})
     if "text" not in frame.columns:
         raise InvalidInput(f"messages need a text column (or body/content/message/review); "
                            f"got columns {', '.join(map(str, frame.columns)) or 'none'}")
@@ -40,9 +48,11 @@ def normalise(records: Iterable[Mapping[str, Any]] | pd.DataFrame, source: str =
     frame["kind"] = frame["kind"].fillna("post").astype(str)
     frame["url"] = frame["url"].fillna("").astype(str)
     missing = frame["id"].isna() | (frame["id"].astype(str) == "")
-    frame.loc[missing, "id"] = [
-        hashlib.sha256(f"{s}|{t}".encode()).hexdigest()[:16]
-        for s, t in zip(frame.loc[missing, "source"], frame.loc[missing, "text"], strict=True)]
+    frame.loc[missing, "id"] = [  # stable across re-reads of the same batch, unique within it
+        hashlib.sha256(f"{s}|{c}|{t}|{i}".encode()).hexdigest()[:16]
+        for i, s, c, t in zip(frame.index[missing], frame.loc[missing, "source"],
+                              frame.loc[missing, "created_at"].astype(str),
+                              frame.loc[missing, "text"], strict=True)]
     frame["id"] = frame["id"].astype(str)
     created = pd.to_datetime(frame["created_at"], utc=True, errors="coerce", format="mixed")
     frame["created_at"] = created.fillna(pd.Timestamp.now(tz="UTC").floor("s"))

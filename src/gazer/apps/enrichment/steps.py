@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,14 @@ from gazer.apps.enrichment.sources import Fetcher, pull_api, read_files
 from gazer.apps.enrichment.text import clean
 from gazer.apps.enrichment.translate import plan
 from gazer.apps.enrichment.translate import translate as apertium
-from gazer.core.context import current
+from gazer.core.context import current, current_settings
 from gazer.core.step import Step, step
 from gazer.errors import InvalidInput
-from gazer.settings import get_settings
 from gazer.storage.resolve import storage_from_settings
 
 
 def _storage() -> Any:
-    return storage_from_settings(get_settings())
+    return storage_from_settings(current_settings())
 
 
 def _text(messages: pd.DataFrame) -> pd.Series:
@@ -45,7 +43,11 @@ def _text(messages: pd.DataFrame) -> pd.Series:
 
 
 def _stamp() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    """A sortable, unique batch name: UTC time to the microsecond plus a random suffix."""
+    import datetime as dt
+    import uuid
+
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
 
 
 def _write_landing(frame: pd.DataFrame, source: str, raw: list[bytes]) -> str:
@@ -70,7 +72,7 @@ def _fixture(name: str) -> pd.DataFrame:
     if name == "reviews":
         from gazer.apps.summarizer.data import load_corpus
 
-        docs = load_corpus(get_settings().home.resolve() / "cache" / "vader")
+        docs = load_corpus(current_settings().home.resolve() / "cache" / "vader")
         reviews = docs[docs["source"] == "amazon"]
         return pd.DataFrame({"id": reviews["doc_id"], "source": "amazon", "kind": "review",
                              "text": reviews["text"], "lang": "en",

@@ -21,12 +21,11 @@ from gazer.apps.summarizer.model import ClusterSummarizer, SummarizerConfig, spl
 from gazer.apps.summarizer.quality import compare
 from gazer.apps.summarizer.serving import mount
 from gazer.core.artifacts import Metrics
-from gazer.core.context import current
+from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline
 from gazer.core.step import step
 from gazer.errors import InvalidInput
 from gazer.registry.gate import Check, Gate
-from gazer.settings import get_settings
 from gazer.storage.resolve import storage_from_settings
 
 MODEL_NAME = "summarizer"
@@ -53,7 +52,7 @@ def corpus(path: str = "", text_column: str = "text") -> pd.DataFrame:
     The vaderSentiment documents are also written to the ``raw/`` zone as CSV and Parquet
     (``raw/summarizer/{reviews,articles}.{csv,parquet}``) to feed batch jobs.
     """
-    settings = get_settings()
+    settings = current_settings()
     if path:
         frame = read_documents(path, text_column)
     else:

@@ -37,11 +37,10 @@ from gazer.apps.wordpredict.model import (
 )
 from gazer.apps.wordpredict.serving import mount
 from gazer.core.artifacts import Metrics
-from gazer.core.context import current
+from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline
 from gazer.core.step import step
 from gazer.registry.gate import Check, Gate
-from gazer.settings import get_settings
 from gazer.tracking.co2 import measure_emissions
 
 ARRAYS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test")
@@ -54,7 +53,7 @@ def model_name(corpus: str) -> str:
 @step(outputs="corpus_info")
 def corpus(corpus: str = "ca-help", folder: str = "") -> dict[str, Any]:
     """WikiText-style train/valid/test files from a corpus plug-in, with their counts."""
-    cache = get_settings().home.resolve() / "cache" / "wordpredict"
+    cache = current_settings().home.resolve() / "cache" / "wordpredict"
     found = load_corpus(corpus, folder=folder, cache=str(cache))
     digest = found.fingerprint()
     ctx = current()
@@ -136,7 +135,7 @@ def train(x_train: Any, y_train: Any, x_valid: Any, y_valid: Any, vocab: dict[st
         next(epochs_left, None)
         ctx.log_metrics(row, step=epoch)
 
-    settings = get_settings()
+    settings = current_settings()
     with measure_emissions(settings.tracking.country, settings.tracking.co2) as co2:
         state, history = train_net(config, training, x_train, y_train, x_valid, y_valid,
                                    on_epoch=on_epoch, checkpoints=ctx.scratch_dir() / "checkpoints")
