@@ -2,8 +2,9 @@
 
 Columns: ``id``, ``source``, ``kind`` (post, article, review), ``text``, ``title``, ``lang``,
 ``url``, ``created_at`` (UTC), plus whatever a step adds. Generated ids hash the source,
-time, text and position in the batch. Steps add columns and never drop a row silently: a row a step cannot process is kept and flagged (``*_status`` / ``*_error``),
-and the only step that removes rows (``clean_noise``'s duplicates) says so in a column first.
+time, text and position in the batch. Steps add columns and never drop a row silently: a
+row a step cannot process is kept and flagged (a ``*_status`` column says why), and the only
+step that removes rows (``clean_noise``'s duplicates) flags them and logs their ids.
 """
 
 from __future__ import annotations
