@@ -26,6 +26,9 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
 	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
 	[ -d /usr/share/datasets/fashion-mnist ] || need="$$need dataset-fashion-mnist"; \
+	command -v apertium >/dev/null 2>&1 || need="$$need apertium"; \
+	for pair in eng-cat fra-cat cat-ita; do \
+	  [ -d /usr/share/apertium/apertium-$$pair ] || need="$$need apertium-$$pair"; done; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$need; \
@@ -47,6 +50,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/characters.py
 	$(PY) benchmarks/summarizer.py
+	$(PY) benchmarks/wordpredict.py
+	$(PY) benchmarks/enrichment.py
 
 clean:
 	rm -rf $(VENV) .gazer .pytest_cache .mypy_cache .ruff_cache

@@ -153,3 +153,36 @@ def test_wordpredict_page_checks_the_count_and_shows_the_top_5(
         assert "Feu clic a [" in page.locator("#sentence").inner_text()
         assert "version 1" in page.locator("#answer-version").inner_text()
         page.close()
+
+
+@pytest.mark.integration
+def test_enrichment_page_runs_sql_and_shows_the_chart(
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gazer.apps.enrichment import steps
+    from gazer.apps.enrichment.messages import normalise
+
+    settings = settings_for(tmp_path)
+    monkeypatch.setenv("GAZER_HOME", str(settings.home))
+    frame = normalise([{"text": f"m{i}", "source": "social",
+                        "created_at": f"2026-11-0{1 + i % 3}T10:00:00Z"} for i in range(6)])
+    frame["topics"] = [["products"], ["workplace"]] * 3
+    frame["sentiment_pos"] = [0.5, 0.1] * 3
+    frame["sentiment_neg"] = [0.0, 0.4] * 3
+    frame["sentiment_compound"] = [0.6, -0.5] * 3
+    steps.write_partitioned.fn(frame, table="social_listening")
+    with live_server(create_app(settings, endpoints=[])) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/apps/enrichment")
+        page.click("#run")
+        page.wait_for_selector("#result tr:nth-child(3)", timeout=15_000)
+        cells = page.locator("#result tr").all_inner_texts()
+        assert cells[0].split("\t")[:2] == ["topic", "messages"]
+        assert "products" in cells[1] + cells[2] and "workplace" in cells[1] + cells[2]
+        assert page.locator("#count").inner_text() == "2 rows"
+        assert page.evaluate("document.querySelector('#chart').naturalWidth") > 100
+        page.fill("#sql", "SELECT nope FROM enrichment.social_listening")
+        page.click("#run")
+        page.wait_for_function("document.querySelector('#error').textContent.length > 0")
+        assert "nope" in page.locator("#error").inner_text()
+        page.close()

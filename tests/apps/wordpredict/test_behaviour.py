@@ -7,7 +7,6 @@ test live in ``test_app.py`` (tiny corpus, tiny cases).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +21,14 @@ from gazer.apps.wordpredict.behaviour import (
 from gazer.registry.protocol import CHAMPION
 from gazer.settings import Settings
 
-HOME = Path(__file__).resolve().parents[3] / ".gazer"
-
 
 def _champion() -> Any:
-    if not (HOME / "mlflow.db").exists():
-        pytest.skip(f"no registry in {HOME}: run `make demo` to train a champion")
+    home = Settings().home.resolve()  # GAZER_HOME, else ./.gazer (where `make demo` trains)
+    if not (home / "mlflow.db").exists():
+        pytest.skip(f"no registry in {home}: run `make demo` to train a champion")
     from gazer.registry.resolve import registry_from_settings
 
-    registry = registry_from_settings(Settings(home=HOME))
+    registry = registry_from_settings(Settings(home=home))
     if registry.find_alias("wordpredict-ca-help", CHAMPION) is None:
         pytest.skip("no wordpredict-ca-help champion yet: run `make demo`")
     return registry.load_model("wordpredict-ca-help", CHAMPION)
