@@ -66,11 +66,25 @@ def _encoder() -> Any:
     return SentenceTransformer(str(path), device="cpu")
 
 
+_MEMO: dict[str, np.ndarray] = {}
+MEMO_SIZE = 100_000  # ~150 MB of vectors
+
+
 def embed(texts: Sequence[str]) -> np.ndarray:
+    """Unit-length MiniLM vectors. Topics, themes and emotion embed the same texts, so vectors
+    are remembered per process (up to ``MEMO_SIZE`` texts) and each text is encoded once."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    vectors = _encoder().encode(list(texts), batch_size=64, normalize_embeddings=True)
-    return np.asarray(vectors, dtype=np.float32)
+    todo = list(dict.fromkeys(t for t in texts if t not in _MEMO))
+    if todo:
+        vectors = _encoder().encode(todo, batch_size=64, normalize_embeddings=True)
+        if len(_MEMO) + len(todo) > MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO.update(zip(todo, np.asarray(vectors, dtype=np.float32), strict=True))
+        if any(t not in _MEMO for t in texts):  # more texts than the memo holds
+            return np.asarray(_encoder().encode(list(texts), batch_size=64,
+                                                normalize_embeddings=True), dtype=np.float32)
+    return np.stack([_MEMO[t] for t in texts])
 
 
 def zero_shot(vectors: np.ndarray, labels: Mapping[str, str]) -> np.ndarray:
@@ -81,7 +95,8 @@ def zero_shot(vectors: np.ndarray, labels: Mapping[str, str]) -> np.ndarray:
 
 def multilabel(vectors: np.ndarray, labels: Mapping[str, str], threshold: float,
                examples: Any = None) -> tuple[list[list[str]], np.ndarray]:
-    """Labels per row and the score matrix; supervised when ``examples`` (text, labels) given.
+    """Labels per row (best first) and the score matrix; supervised when ``examples`` (text,
+    labels) are given.
 
     Zero-shot: every label scoring at least ``threshold``, else the best label when it scores
     at least ``threshold * 0.75``, else none. Supervised: one-vs-rest logistic regression on
@@ -104,7 +119,7 @@ def multilabel(vectors: np.ndarray, labels: Mapping[str, str], threshold: float,
         cut = threshold
     chosen = []
     for row in scores:
-        picked = [names[i] for i in np.flatnonzero(row >= cut)]
+        picked = [names[i] for i in np.argsort(-row, kind="stable") if row[i] >= cut]
         if not picked and len(row) and row.max() >= cut * 0.75:
             picked = [names[int(row.argmax())]]
         chosen.append(picked)
