@@ -124,6 +124,39 @@ def http_p50(models: dict[str, WordPredictor], requests: int) -> dict[str, float
     return out
 
 
+def batch_timing(data: dict[str, Any], repeats: int = 3, batches: int = 8
+                 ) -> dict[str, float]:
+    """Milliseconds per training batch of 2048 (forward, backward, optimiser step) for each
+    model, the models interleaved and the best of ``repeats`` kept: a per-epoch cost that
+    other work on the machine disturbs less than whole-epoch wall times."""
+    import torch
+    import torch.nn.functional as F
+
+    x, y = data["train"]
+    rng = np.random.default_rng(0)
+    picks = [rng.choice(len(x), 2048, replace=False) for _ in range(batches)]
+    xb = [torch.from_numpy(x[i].astype(np.int64)) for i in picks]
+    yb = [torch.from_numpy(y[i].astype(np.int64)) for i in picks]
+    setups = {}
+    for label, arch, heads in MODELS:
+        net = build_net(NetConfig(arch=arch, vocab_size=len(data["vocab"]), heads=heads))
+        opt = (torch.optim.Adam if arch == "baseline" else torch.optim.AdamW)(net.parameters())
+        setups[label] = (net.train(), opt, "sum" if arch == "baseline" else "mean",
+                         0.0 if arch == "baseline" else 0.1)
+    best = {label: float("inf") for label in setups}
+    for _ in range(repeats):
+        for label, (net, opt, reduction, smoothing) in setups.items():
+            started = time.perf_counter()
+            for xi, yi in zip(xb, yb, strict=True):
+                loss = F.cross_entropy(net(xi), yi, reduction=reduction,
+                                       label_smoothing=smoothing)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            best[label] = min(best[label], (time.perf_counter() - started) / batches * 1000)
+    return best
+
+
 def charts(results: dict[str, dict[str, Any]], sizes: list[tuple[float, dict[str, float]]],
            folder: Path) -> None:
     import matplotlib
@@ -163,6 +196,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="*", default=[0.25, 0.5, 1.0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--cache", default=str(ROOT / ".gazer" / "cache" / "wordpredict"))
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only the interleaved per-batch training cost")
     args = parser.parse_args()
 
     corpus = load_corpus("ca-help", cache=args.cache)
@@ -172,6 +207,15 @@ def main() -> None:
     unk = float((full["train"][1] == UNK_ID).mean())
     print(f"vocabulary {len(full['vocab'])}; windows train {len(full['train'][1])}, "
           f"valid {len(full['valid'][1])}, test {len(full['test'][1])}; <unk> {unk:.1%}")
+    steps_per_epoch = -(-len(full["train"][1]) // 2048)
+    timing = batch_timing(full)
+    print("\n## training cost per batch of 2048 (interleaved, best of 3)\n")
+    print(f"| model | ms per batch | seconds per epoch (x{steps_per_epoch} batches) |\n"
+          "|---|---|---|")
+    for label, ms in timing.items():
+        print(f"| {label} | {ms:.0f} | {ms * steps_per_epoch / 1000:.0f} |")
+    if args.timing_only:
+        return
     results = {label: train_one(full, arch, heads, args.epochs)
                for label, arch, heads in MODELS}
     p50 = http_p50({label: r["model"] for label, r in results.items()}, args.requests)
