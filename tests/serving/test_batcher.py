@@ -18,10 +18,12 @@ class RowSum:
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.entered: list[int] = []  # rows that reached the model (and wait at the gate)
         self.gate = threading.Event()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        self.gate.wait(5)
+        self.entered.append(len(x))
+        self.gate.wait()
         self.calls.append(len(x))
         if x.shape[1] != 3:
             raise ValueError(f"expected 3 columns, got {x.shape[1]}")
@@ -35,7 +37,9 @@ def test_concurrent_requests_are_batched_and_answered_with_their_own_rows() -> N
     inputs = [np.full((2, 3), float(i)) for i in range(12)]
     with ThreadPoolExecutor(12) as pool:
         futures = [pool.submit(batcher.predict, served, x) for x in inputs]
-        while batcher._queue.qsize() < 11:  # the first is in the model call, held by the gate
+        # wait (no timeout: no timing assumption) until every request is either in the model
+        # call held by the gate or queued behind it
+        while sum(model.entered) // 2 + batcher._queue.qsize() < 12:
             threading.Event().wait(0.01)
         model.gate.set()
         results = [f.result()["predict"] for f in futures]
