@@ -199,6 +199,11 @@ def main() -> None:
     parser.add_argument("--timing-only", action="store_true",
                         help="only the interleaved per-batch training cost")
     args = parser.parse_args()
+    # import everything up front: a long run must not pick up half-edited modules later
+    import gazer.serving.app  # noqa: F401
+    from gazer.apps.catalog import load_builtin_apps
+
+    load_builtin_apps()
 
     corpus = load_corpus("ca-help", cache=args.cache)
     print(f"corpus: {corpus.source}; " + ", ".join(
@@ -216,8 +221,12 @@ def main() -> None:
         print(f"| {label} | {ms:.0f} | {ms * steps_per_epoch / 1000:.0f} |")
     if args.timing_only:
         return
-    results = {label: train_one(full, arch, heads, args.epochs)
-               for label, arch, heads in MODELS}
+    results = {}
+    for label, arch, heads in MODELS:
+        results[label] = r = train_one(full, arch, heads, args.epochs)
+        print(f"  {label}: test top-1 {r['test']['accuracy']:.4f} top-5 {r['test']['top5']:.4f} "
+              f"loss {r['test']['loss']:.3f}, {r['train_s']:.0f} s, {r['co2_g']:.2f} g CO2, "
+              f"behaviour {r['behaviour'].passed}/{r['behaviour'].total}", flush=True)
     p50 = http_p50({label: r["model"] for label, r in results.items()}, args.requests)
 
     print(f"\n## ca-help, {args.epochs} epochs, one model at a time\n")

@@ -30,7 +30,11 @@ def trained(make_runner: Callable[..., Runner], registry: MemoryRegistry, tmp_pa
     folder = write_tiny_corpus(tmp_path / "tiny")
     record = make_runner().run(get_pipeline("wordpredict"), {**TINY, "folder": str(folder)})
     assert record.status == "succeeded", record.error
-    return {"record": record, "model": registry.load_model("wordpredict-ca-wiki")}
+    from gazer.storage.local import LocalStorage
+
+    storage = LocalStorage(tmp_path / "home" / "storage")
+    return {"record": record, "model": registry.load_model("wordpredict-ca-wiki"),
+            "storage": storage}
 
 
 def test_the_pipeline_trains_evaluates_and_registers_with_cards(
@@ -49,6 +53,9 @@ def test_the_pipeline_trains_evaluates_and_registers_with_cards(
     assert {"corpus.train.tokens", "vocab_size", "co2_kg", "parameters"} <= set(run["metrics"])
     assert {"model_card.md", "dataset_card.md", "behaviour_tests.md",
             "training_curves.png"} <= {Path(n).name for n in run["artifacts"]}
+    record = trained["record"]
+    checkpoints = trained["storage"].list(f"curated/runs/{record.id}/train/checkpoints/")
+    assert len(checkpoints) == len(run["metrics"]["val_loss"]) >= 2
 
 
 def test_behaviour_of_a_model_trained_on_the_tiny_corpus(trained: dict[str, Any]) -> None:

@@ -41,6 +41,7 @@ from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline
 from gazer.core.step import step
 from gazer.registry.gate import Check, Gate
+from gazer.storage.resolve import storage_from_settings
 from gazer.tracking.co2 import measure_emissions
 
 ARRAYS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test")
@@ -131,14 +132,20 @@ def train(x_train: Any, y_train: Any, x_valid: Any, y_valid: Any, vocab: dict[st
     epochs_left = ctx.progress(range(epochs + 1), total=epochs, desc="epochs", every_s=0.0)
     next(epochs_left, None)  # each later step reports one finished epoch, with ETA
 
+    settings = current_settings()
+    storage = storage_from_settings(settings)
+    local = ctx.scratch_dir() / "checkpoints"
+
     def on_epoch(epoch: int, row: dict[str, float]) -> None:
         next(epochs_left, None)
         ctx.log_metrics(row, step=epoch)
+        saved = local / f"epoch-{epoch + 1:03d}.pt"  # kept with the run's artifacts
+        storage.put_file(saved, f"curated/runs/{ctx.run_id}/train/checkpoints/{saved.name}")
+        saved.unlink()
 
-    settings = current_settings()
     with measure_emissions(settings.tracking.country, settings.tracking.co2) as co2:
         state, history = train_net(config, training, x_train, y_train, x_valid, y_valid,
-                                   on_epoch=on_epoch, checkpoints=ctx.scratch_dir() / "checkpoints")
+                                   on_epoch=on_epoch, checkpoints=local)
     train_s = sum(h["epoch_s"] for h in history)
     summary = {"train_s": train_s, "epochs_run": float(len(history)),
                "tokens_per_s": len(x_train) * len(history) / max(train_s, 1e-9),
