@@ -26,6 +26,23 @@ def chromium_path() -> str:
     return found
 
 
+def trained_app(tmp_path: Path, app_name: str, params: dict[str, Any],
+                endpoint: EndpointSettings) -> Any:
+    """Run an app's pipeline into an in-memory registry; a server app serving its model."""
+    from gazer.apps.catalog import get_pipeline
+    from gazer.core.runner import Runner
+    from gazer.registry.memory import MemoryRegistry
+    from gazer.tracking.memory import MemoryTracker
+
+    registry = MemoryRegistry()
+    settings = settings_for(tmp_path)
+    runner = Runner(settings, tracker=MemoryTracker(), registry=registry)
+    record = runner.run(get_pipeline(app_name), params)
+    runner.close()
+    assert record.status == "succeeded", record.error
+    return create_app(settings, registry=registry, endpoints=[endpoint])
+
+
 @pytest.fixture
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -73,20 +90,8 @@ def test_home_and_operator_pages_show_live_versions_and_swaps(
 def test_characters_page_draws_on_the_canvas_and_shows_the_top_3(
     browser: Any, tmp_path: Path
 ) -> None:
-    from gazer.apps.catalog import get_pipeline
-    from gazer.core.runner import Runner
-    from gazer.registry.memory import MemoryRegistry
-    from gazer.tracking.memory import MemoryTracker
-
-    registry = MemoryRegistry()
-    settings = settings_for(tmp_path)
-    runner = Runner(settings, tracker=MemoryTracker(), registry=registry)
-    record = runner.run(get_pipeline("characters"), {"train_cnn.epochs": 2,
-                                                     "train_cnn.channels": 4})
-    runner.close()
-    assert record.status == "succeeded", record.error
-    app = create_app(settings, registry=registry, endpoints=[
-        EndpointSettings(name="characters", model="characters-digits")])
+    app = trained_app(tmp_path, "characters", {"train_cnn.epochs": 2, "train_cnn.channels": 4},
+                      EndpointSettings(name="characters", model="characters-digits"))
     with live_server(app) as base:
         page = browser.new_page()
         page.goto(f"{base}/")
@@ -116,23 +121,12 @@ def test_characters_page_draws_on_the_canvas_and_shows_the_top_3(
 def test_wordpredict_page_checks_the_count_and_shows_the_top_5(
     browser: Any, tmp_path: Path
 ) -> None:
-    from gazer.apps.catalog import get_pipeline
-    from gazer.core.runner import Runner
-    from gazer.registry.memory import MemoryRegistry
-    from gazer.tracking.memory import MemoryTracker
     from tests.apps.wordpredict.test_app import TINY
     from tests.apps.wordpredict.tiny import write_tiny_corpus
 
-    registry = MemoryRegistry()
-    settings = settings_for(tmp_path)
-    runner = Runner(settings, tracker=MemoryTracker(), registry=registry)
     folder = write_tiny_corpus(tmp_path / "tiny", train=300)
-    record = runner.run(get_pipeline("wordpredict"), {**TINY, "folder": str(folder),
-                                                      "train.epochs": 8})
-    runner.close()
-    assert record.status == "succeeded", record.error
-    app = create_app(settings, registry=registry, endpoints=[
-        EndpointSettings(name="wordpredict", model="wordpredict-ca-wiki")])
+    app = trained_app(tmp_path, "wordpredict", {**TINY, "folder": str(folder), "train.epochs": 8},
+                      EndpointSettings(name="wordpredict", model="wordpredict-ca-wiki"))
     with live_server(app) as base:
         page = browser.new_page()
         page.goto(f"{base}/")

@@ -12,6 +12,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class Quiet(BaseHTTPRequestHandler):
+    """A handler that answers with ``reply`` and keeps the test output clean."""
+
+    def reply(self, status: int, body: bytes = b"", kind: str = "text/plain") -> None:
+        self.send_response(status)
+        self.send_header("content-type", kind)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @contextmanager
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -30,20 +44,16 @@ def api_handler(items: list[dict[str, Any]], page_size: int = 2, token: str = "s
     bearer token; the first ``fail_first`` calls answer 503 (to exercise retries)."""
     state = {"calls": 0, "seen": []}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Quiet):
         calls = state
 
         def do_GET(self) -> None:  # noqa: N802
             state["calls"] += 1
             state["seen"].append(self.path)
             if state["calls"] <= fail_first:
-                self.send_response(503)
-                self.end_headers()
-                return
+                return self.reply(503)
             if self.headers.get("Authorization") != f"Bearer {token}":
-                self.send_response(401)
-                self.end_headers()
-                return
+                return self.reply(401)
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
             since = query.get("since", "")
             newer = [i for i in items if i["created_at"] > since]
@@ -53,15 +63,8 @@ def api_handler(items: list[dict[str, Any]], page_size: int = 2, token: str = "s
             nxt = None
             if more:
                 nxt = "/posts?" + urllib.parse.urlencode({**query, "page": page + 1})
-            body = json.dumps({"items": chunk, "next": nxt}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self.reply(200, json.dumps({"items": chunk, "next": nxt}).encode(),
+                       "application/json")
 
     return Handler
 
@@ -69,24 +72,14 @@ def api_handler(items: list[dict[str, Any]], page_size: int = 2, token: str = "s
 def site_handler(pages: dict[str, str], robots: str = "") -> type[BaseHTTPRequestHandler]:
     """Serves ``pages`` and a robots.txt; 404 elsewhere."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Quiet):
         def do_GET(self) -> None:  # noqa: N802
             path = urllib.parse.urlsplit(self.path).path
             if path == "/robots.txt" and robots:
-                body, kind = robots.encode(), "text/plain"
+                self.reply(200, robots.encode())
             elif path in pages:
-                body, kind = pages[path].encode(), "text/html; charset=utf-8"
+                self.reply(200, pages[path].encode(), "text/html; charset=utf-8")
             else:
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("content-type", kind)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+                self.reply(404)
 
     return Handler
