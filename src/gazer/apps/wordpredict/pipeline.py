@@ -205,7 +205,7 @@ def evaluate(model: WordPredictor, x_test: Any, y_test: Any) -> Metrics:
     result = evaluate_arrays(net, x_test, y_test)
     behaviour = run_behaviour(model)
     ctx.log_text(behaviour.as_markdown(), "behaviour_tests.md")
-    rows = [["Feu", "clic", "a", "per", "obrir", "el"]] * 1
+    rows = [["Feu", "clic", "a", "acord", "per", "a"]]
     started = time.perf_counter()
     for _ in range(20):
         model.top_k(rows, 5)
@@ -283,7 +283,7 @@ def register(model: WordPredictor, metrics: Metrics, history: dict[str, Any],
             f"{metrics['behaviour_pass_rate']:.0%} of behaviour tests passed "
             f"(need {min_behaviour:.0%})")),
     ])
-    example = np.array([["Feu", "clic", "a", "per", "obrir", "el"]], dtype=object)
+    example = np.array([["Feu", "clic", "a", "acord", "per", "a"]], dtype=object)
     version, decision = ctx.publish(
         model_name(corpus_info["name"]), model, metrics, gate, input_example=example,
         lineage={"gazer.dataset": corpus_info["sha256"],
@@ -297,7 +297,7 @@ def register(model: WordPredictor, metrics: Metrics, history: dict[str, Any],
 
 
 def _smoke(model: Any) -> str:
-    words = ["Feu", "clic", "a", "per", "obrir", "el"]
+    words = ["Feu", "clic", "a", "acord", "per", "a"]
     return f"{' '.join(words[:3])} [?] {' '.join(words[3:])} -> {model.top_k([words], 3)[0]}"
 
 
