@@ -57,3 +57,32 @@ def test_the_chart_and_the_page(client: TestClient) -> None:
         == 422
     page = client.get("/apps/enrichment")
     assert page.status_code == 200 and "enrichment.social_listening" in page.text
+
+
+@pytest.mark.integration
+def test_sql_over_tables_written_to_s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch,
+                                       tmp_path: Path) -> None:
+    import uuid
+
+    from gazer.apps.enrichment.query import run_query
+    from gazer.settings import get_settings
+    from gazer.storage.resolve import storage_from_settings
+
+    monkeypatch.setenv("GAZER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GAZER_STORAGE__URI", f"s3://enrich-{uuid.uuid4().hex[:8]}/gazer")
+    monkeypatch.setenv("GAZER_STORAGE__ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("GAZER_STORAGE__KEY", "k")
+    monkeypatch.setenv("GAZER_STORAGE__SECRET", "s")
+    frame = normalise([{"text": f"m{i}", "source": "social" if i % 2 else "news",
+                        "created_at": f"2026-11-0{1 + i % 2}T10:00:00Z"} for i in range(6)])
+    frame["topics"] = [["products", "workplace"], ["workplace"], []] * 2
+    frame["sentiment_pos"] = [0.5, 0.0, 0.1] * 2
+    written = steps.write_partitioned.fn(frame, table="social_listening")
+    assert written["rows"] == 8
+    storage = storage_from_settings(get_settings())
+    assert storage.uri.startswith("s3://") and storage.local_path("x") is None
+    result = run_query(storage, "SELECT source, topic, count(*) AS n FROM "
+                                "enrichment.social_listening GROUP BY 1, 2 ORDER BY 1, 2")
+    assert result.values.tolist() == [["news", "none", 1], ["news", "products", 1],
+                                      ["news", "workplace", 2], ["social", "none", 1],
+                                      ["social", "products", 1], ["social", "workplace", 2]]

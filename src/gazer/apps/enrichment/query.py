@@ -24,9 +24,13 @@ def _filesystem(storage: Any) -> tuple[Any, str]:
     local = storage.local_path(PREFIX)
     if local is not None:
         return pafs.LocalFileSystem(), str(local)
-    import fsspec
+    fs = getattr(storage, "fs", None)  # S3Storage's s3fs filesystem, endpoint and keys set
+    if fs is None:
+        import fsspec
 
-    fs, root = fsspec.core.url_to_fs(storage.url(PREFIX))
+        fs, root = fsspec.core.url_to_fs(storage.url(PREFIX))
+    else:
+        root = storage.url(PREFIX).split("://", 1)[1]
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), root
 
 
