@@ -132,3 +132,18 @@ def test_code_hash_changes_with_the_code() -> None:
 
     assert one.code_hash != two.code_hash
     assert one.code_hash == one.code_hash
+
+
+def test_with_params_changes_defaults_and_names_unknown_params() -> None:
+    from gazer.core.step import step as make_step
+
+    @make_step(outputs="y")
+    def scale(factor: float = 2.0, shift: float = 0.0) -> float:
+        return factor + shift
+
+    tripled = scale.named("triple").with_params(factor=3.0)
+    assert tripled.params == {"factor": 3.0, "shift": 0.0} and scale.params["factor"] == 2.0
+    assert Pipeline("p", [tripled]).defaults() == {"triple.factor": 3.0, "triple.shift": 0.0}
+    with pytest.raises(InvalidParam, match="step 'scale' has no param fator; its params: "
+                                           "factor, shift"):
+        scale.with_params(fator=1.0)
