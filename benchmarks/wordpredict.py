@@ -78,6 +78,11 @@ def train_one(data: dict[str, Any], arch: str, heads: int, epochs: int) -> dict[
             "behaviour": run_behaviour(model)}
 
 
+def endpoint_model(label: str) -> str:
+    """A model name for a table label: ``baseline, 1 head`` → ``baseline-1-head``."""
+    return label.replace(", ", "-").replace(" ", "-")
+
+
 def http_p50(models: dict[str, WordPredictor], requests: int) -> dict[str, float]:
     """p50 ms of GET /predicted-word per model, each served as the champion of its endpoint."""
     import uvicorn
@@ -89,13 +94,13 @@ def http_p50(models: dict[str, WordPredictor], requests: int) -> dict[str, float
 
     registry = MemoryRegistry()
     for label, model in models.items():
-        name = label.replace(", ", "-").replace(" ", "-")
+        name = endpoint_model(label)
         version = registry.register(name, model)
         promote(registry, name, version.version)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label in models:
-            name = label.replace(", ", "-").replace(" ", "-")
+            name = endpoint_model(label)
             settings = Settings(home=Path(tmp), tracking={"co2": False},  # type: ignore[arg-type]
                                 serving={"poll_interval_s": 3600.0})  # type: ignore[arg-type]
             app = create_app(settings, registry=registry,
@@ -247,19 +252,19 @@ def main() -> None:
         for label, arch, heads in (MODELS[0], MODELS[2]):
             r = results[label] if fraction >= 1.0 else train_one(data, arch, heads, args.epochs)
             row[label] = r["test"]["accuracy"]
-        sizes.append((fraction, {**row, "tokens": float(len(data["train"][1]))}))
+        sizes.append((fraction, {**row, "tokens": float(len(data["train"][1])),
+                                 "vocab": float(len(data["vocab"]))}))
     print("\n## test top-1 by training-set size\n")
     print("| share of train | training tokens | vocabulary | " +
           " | ".join(label for label, *_ in (MODELS[0], MODELS[2])) + " |")
     print("|---|---|---|---|---|")
     for fraction, row in sizes:
-        vocab = len(full["vocab"]) if fraction >= 1.0 else len(prepare(corpus, fraction)["vocab"])
-        print(f"| {fraction:.0%} | {int(row['tokens'])} | {vocab} | "
+        print(f"| {fraction:.0%} | {int(row['tokens'])} | {int(row['vocab'])} | "
               f"{row[MODELS[0][0]]:.4f} | {row[MODELS[2][0]]:.4f} |")
     images = ROOT / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
-    charts(results, [(f, {k: v for k, v in row.items() if k != "tokens"}) for f, row in sizes],
-           images)
+    charts(results, [(f, {k: v for k, v in row.items() if k not in ("tokens", "vocab")})
+                     for f, row in sizes], images)
     print("\nbehaviour tests of the gazer model:\n")
     print(results["gazer"]["behaviour"].as_markdown())
 

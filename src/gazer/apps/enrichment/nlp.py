@@ -66,6 +66,11 @@ def _encoder() -> Any:
     return SentenceTransformer(str(path), device="cpu")
 
 
+def _encode(texts: list[str]) -> np.ndarray:
+    vectors = _encoder().encode(texts, batch_size=64, normalize_embeddings=True)
+    return np.asarray(vectors, dtype=np.float32)
+
+
 _MEMO: dict[str, np.ndarray] = {}
 MEMO_SIZE = 100_000  # ~150 MB of vectors
 
@@ -75,15 +80,15 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     are remembered per process (up to ``MEMO_SIZE`` texts) and each text is encoded once."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    todo = list(dict.fromkeys(t for t in texts if t not in _MEMO))
+    unique = list(dict.fromkeys(texts))
+    if len(unique) > MEMO_SIZE:  # more texts than the memo holds: encode without it
+        return _encode(list(texts))
+    todo = [t for t in unique if t not in _MEMO]
     if todo:
-        vectors = _encoder().encode(todo, batch_size=64, normalize_embeddings=True)
         if len(_MEMO) + len(todo) > MEMO_SIZE:
             _MEMO.clear()
-        _MEMO.update(zip(todo, np.asarray(vectors, dtype=np.float32), strict=True))
-        if any(t not in _MEMO for t in texts):  # more texts than the memo holds
-            return np.asarray(_encoder().encode(list(texts), batch_size=64,
-                                                normalize_embeddings=True), dtype=np.float32)
+            todo = unique
+        _MEMO.update(zip(todo, _encode(todo), strict=True))
     return np.stack([_MEMO[t] for t in texts])
 
 
