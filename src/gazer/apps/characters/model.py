@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gazer.apps.characters.preprocess import ImageTransform
+from gazer.apps.torchnet import LazyNet, cpu_state
 
 
 class ImageClassifier:
@@ -108,7 +109,7 @@ def build_cnn(config: CnnConfig) -> Any:
     )
 
 
-class CnnImageClassifier(ImageClassifier):
+class CnnImageClassifier(LazyNet, ImageClassifier):
     """A trained ``SmallCNN``; weights kept as a CPU state dict."""
 
     family = "cnn"
@@ -118,17 +119,9 @@ class CnnImageClassifier(ImageClassifier):
         super().__init__(class_names, transform)
         self.config = config
         self.state = state
-        self._net: Any = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_net": None}
-
-    def net(self) -> Any:
-        if self._net is None:
-            net = build_cnn(self.config)
-            net.load_state_dict(self.state)
-            self._net = net.eval()
-        return self._net
+    def build(self) -> Any:
+        return build_cnn(self.config)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         import torch
@@ -163,7 +156,7 @@ def train_cnn(
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     gen = torch.Generator().manual_seed(seed)
-    best: tuple[float, dict[str, Any]] = (float("inf"), _cpu_state(net))
+    best: tuple[float, dict[str, Any]] = (float("inf"), cpu_state(net))
     history: list[dict[str, float]] = []
     waited = 0
     for epoch in range(epochs):
@@ -189,13 +182,10 @@ def train_cnn(
         if on_epoch is not None:
             on_epoch(epoch, row)
         if val_loss < best[0]:
-            best, waited = (val_loss, _cpu_state(net)), 0
+            best, waited = (val_loss, cpu_state(net)), 0
         else:
             waited += 1
             if waited >= patience:
                 break
     return best[1], history
 
-
-def _cpu_state(net: Any) -> dict[str, Any]:
-    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}

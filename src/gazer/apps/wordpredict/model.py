@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from gazer.apps.torchnet import LazyNet, cpu_state
 from gazer.apps.wordpredict.data import PAD_ID, UNK_ID, WIDTH, Vocabulary, clean_token
 
 ARCHS = ("baseline", "gazer")
@@ -205,7 +206,7 @@ def train_net(
     xt = torch.from_numpy(x_train.astype(np.int64))
     yt = torch.from_numpy(y_train.astype(np.int64))
     gen = torch.Generator().manual_seed(train.seed)
-    best: tuple[float, dict[str, Any]] = (float("inf"), _cpu_state(net))
+    best: tuple[float, dict[str, Any]] = (float("inf"), cpu_state(net))
     history: list[dict[str, float]] = []
     waited = 0
     started_all = time.perf_counter()
@@ -237,7 +238,7 @@ def train_net(
         if on_epoch is not None:
             on_epoch(epoch, row)
         if val["loss"] < best[0]:
-            best, waited = (val["loss"], _cpu_state(net)), 0
+            best, waited = (val["loss"], cpu_state(net)), 0
         else:
             waited += 1
             if waited >= train.patience:
@@ -247,14 +248,11 @@ def train_net(
     return best[1], history
 
 
-def _cpu_state(net: Any) -> dict[str, Any]:
-    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-
 
 MAX_WORD_CHARS = 60
 
 
-class WordPredictor:
+class WordPredictor(LazyNet):
     """3 words before + 3 after → the missing word; the served model.
 
     ``predict`` takes an (N, 6) array of words and returns N words; ``predict_proba`` the
@@ -268,17 +266,9 @@ class WordPredictor:
         self.state = state
         self.vocab = vocab
         self.metrics = dict(metrics or {})
-        self._net: Any = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_net": None}
-
-    def net(self) -> Any:
-        if self._net is None:
-            net = build_net(self.config)
-            net.load_state_dict(self.state)
-            self._net = net.eval()
-        return self._net
+    def build(self) -> Any:
+        return build_net(self.config)
 
     def encode(self, rows: Any) -> np.ndarray:
         """Words (N, 6) → ids, cleaned like the training text; unknown words are ``<unk>``."""
