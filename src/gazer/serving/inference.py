@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from gazer.errors import InvalidInput, ModelNotReady
 from gazer.serving.auth import check_key
+from gazer.serving.middleware import request_id
 from gazer.serving.protocol import (
     InferenceRequest,
     InferenceResponse,
@@ -87,11 +88,11 @@ def infer(name: str, body: InferenceRequest, request: Request) -> InferenceRespo
     if tensor.ndim == 1:
         tensor = tensor.reshape(1, -1)
     key = (body.parameters or {}).get("key") or request.headers.get("x-request-key")
-    request_id = body.id or request.scope.get("state", {}).get("request_id", "")
+    rid = body.id or request_id(request)
     if endpoint.champion.current is None and not endpoint.config.serverless:
         raise ModelNotReady(f"model {name!r} is not loaded yet; retry shortly")
     wanted = {o.name for o in body.outputs} if body.outputs else None
-    answer = state.predict(name, tensor, request_id, str(key) if key else None, wanted)
+    answer = state.predict(name, tensor, rid, str(key) if key else None, wanted)
     outputs = [encode_output(k, v) for k, v in answer.outputs.items()]
     return InferenceResponse(model_name=name, model_version=str(answer.model.version),
-                             id=request_id, parameters={"role": answer.role}, outputs=outputs)
+                             id=rid, parameters={"role": answer.role}, outputs=outputs)

@@ -97,3 +97,8 @@ class BodyLimitMiddleware:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})
+
+
+def request_id(request: Any) -> str:
+    """The id the middleware gave this request (its ``x-request-id``), or ``""``."""
+    return str(request.scope.get("state", {}).get("request_id", ""))

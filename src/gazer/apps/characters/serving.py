@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from gazer.apps.characters.preprocess import MAX_BYTES, prepare_image
 from gazer.errors import InvalidInput, PayloadTooLarge
 from gazer.serving.auth import check_key
+from gazer.serving.middleware import request_id
 
 ENDPOINT = "characters"
 
@@ -35,8 +36,8 @@ def guess(request: Request, data: bytes, top_k: int) -> Guess:
     served = state.endpoint(ENDPOINT).champion.acquire()
     classifier = served.model
     image = prepare_image(data, classifier.transform)
-    request_id = request.scope.get("state", {}).get("request_id", "")
-    answer = state.predict(ENDPOINT, image[None], request_id, request.headers.get("x-request-key"),
+    rid = request_id(request)
+    answer = state.predict(ENDPOINT, image[None], rid, request.headers.get("x-request-key"),
                            {"predict", "probabilities"})
     names = answer.model.model.class_names
     probs = np.asarray(answer.outputs["probabilities"])[0]

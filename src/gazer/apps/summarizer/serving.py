@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gazer.serving.auth import check_key
+from gazer.serving.middleware import request_id
 
 ENDPOINT = "summarizer"
 
@@ -40,9 +41,9 @@ def mount(app: FastAPI) -> None:
         """Extractive summary: sentences of the input, in document order."""
         state = request.app.state.gazer
         check_key(request, state.settings.serving.predict_api_key, required=False)
-        request_id = request.scope.get("state", {}).get("request_id", "")
+        rid = request_id(request)
         served, result = state.call(
-            ENDPOINT, request_id, lambda m: m.model.summarize(body.text, body.k, body.ratio),
+            ENDPOINT, rid, lambda m: m.model.summarize(body.text, body.k, body.ratio),
             body.text)
         return SummarizeResponse(summary=result.text, sentences=result.indexes,
                                  n_sentences=len(result.sentences),

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from gazer.apps.wordpredict.model import MAX_WORD_CHARS, check_words
 from gazer.errors import InvalidInput
 from gazer.serving.auth import check_key
+from gazer.serving.middleware import request_id
 
 ENDPOINT = "wordpredict"
 
@@ -47,8 +48,8 @@ def predict_words(request: Request, words: list[str], top_k: int | None) -> Pred
         raise InvalidInput("; ".join(problems))
     state = request.app.state.gazer
     check_key(request, state.settings.serving.predict_api_key, required=False)
-    request_id = request.scope.get("state", {}).get("request_id", "")
-    served, top = state.call(ENDPOINT, request_id,
+    rid = request_id(request)
+    served, top = state.call(ENDPOINT, rid,
                              lambda m: m.model.top_k([words], top_k or 1)[0], words,
                              request.headers.get("x-request-key"))
     return Prediction(
