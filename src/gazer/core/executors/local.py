@@ -2,16 +2,41 @@
 
 A step with ``timeout_s`` runs in its own spawned process instead, the only way to stop
 Python code that overruns; its task travels with cloudpickle.
+
+Step threads import one at a time: two parallel steps importing parts of one library for the
+first time (``sklearn.linear_model`` and ``sklearn.tree``, say, when the steps before them were
+cache hits) can otherwise meet a half-initialised module and fail with "cannot import name ...
+from partially initialized module". Other threads' imports are untouched.
 """
 
 from __future__ import annotations
 
+import builtins
 import multiprocessing
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from gazer.core.task import StepResult, StepTask, execute_task
+
+THREAD_PREFIX = "gazer-step"
+_IMPORT_LOCK = threading.RLock()
+_original_import = builtins.__import__
+
+
+def _step_thread_import(name: str, globals: Any = None, locals: Any = None,  # noqa: A002
+                        fromlist: Any = (), level: int = 0) -> Any:
+    if threading.current_thread().name.startswith(THREAD_PREFIX):
+        with _IMPORT_LOCK:
+            return _original_import(name, globals, locals, fromlist, level)
+    return _original_import(name, globals, locals, fromlist, level)
+
+
+def _serialise_step_imports() -> None:
+    """Install the import wrapper once per process (idempotent)."""
+    if builtins.__import__ is not _step_thread_import:
+        builtins.__import__ = _step_thread_import
 
 
 class LocalExecutor:
@@ -21,7 +46,8 @@ class LocalExecutor:
     shares_memory = True
 
     def __init__(self, max_workers: int = 4) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="gazer-step")
+        _serialise_step_imports()
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=THREAD_PREFIX)
 
     def submit(self, task: StepTask) -> Future[StepResult]:
         if task.step.timeout_s is not None:
