@@ -7,7 +7,8 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     ├── InvalidInput (422, ValueError)
     │   ├── InvalidPipeline (422)
     │   ├── InvalidParam (422)
-    │   └── InvalidArtifact (422)
+    │   ├── InvalidArtifact (422)
+    │   └── QueryRefused (422)
     ├── NotFound (404, LookupError)
     │   ├── PipelineNotFound
     │   ├── RunNotFound
@@ -17,6 +18,8 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     ├── Unauthorized (401)
     ├── Forbidden (403)
     ├── PayloadTooLarge (413)
+    ├── QueryLimitExceeded (422)
+    ├── QueryCrashed (500)
     ├── StorageError (502)
     │   └── StorageUnavailable (503)
     ├── TrackingError (502)
@@ -61,6 +64,16 @@ class InvalidArtifact(InvalidInput):
     """An artifact cannot be serialised or its stored form cannot be read."""
 
     status_code = 422
+
+
+class QueryRefused(InvalidInput):
+    """User SQL breaks a sandbox rule (one statement, SELECT only, registered tables only)."""
+
+    status_code = 422
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"query refused ({rule}): {message}")
+        self.rule = rule
 
 
 class NotFound(GazerError, LookupError):
@@ -108,6 +121,22 @@ class PayloadTooLarge(GazerError):
     """The request body is over the configured size limit."""
 
     status_code = 413
+
+
+class QueryLimitExceeded(GazerError):
+    """User SQL ran past the sandbox's time or memory limit and was stopped."""
+
+    status_code = 422
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class QueryCrashed(GazerError):
+    """The worker process running user SQL died; the server itself is unaffected."""
+
+    status_code = 500
 
 
 class StorageError(GazerError):

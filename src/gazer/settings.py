@@ -50,6 +50,17 @@ class ExecutorSettings(BaseModel):
     ray_address: str | None = None
 
 
+class QuerySettings(BaseModel):
+    """Limits on user SQL (``gazer query``, ``POST /api/enrichment/query``): see docs/security.md."""
+
+    timeout_s: float = Field(default=10.0, gt=0)
+    memory_limit: str = "1GB"
+    threads: int = Field(default=2, ge=1)
+    max_rows: int = Field(default=10_000, ge=1)
+    temp_limit: str = "2GB"
+    workers: int = Field(default=1, ge=1)
+
+
 class EndpointSettings(BaseModel):
     """One served endpoint: a registered model, the alias it follows, its traffic policy."""
 
@@ -95,6 +106,7 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     executor: ExecutorSettings = ExecutorSettings()
     serving: ServingSettings = ServingSettings()
+    query: QuerySettings = QuerySettings()
     debug: bool = False
 
     @property

@@ -23,6 +23,7 @@ from gazer.serving.model import ServedModel
 from gazer.serving.traffic import pick_role
 from gazer.serving.watcher import RegistryWatcher
 from gazer.settings import Settings
+from gazer.sql import QuerySandbox
 
 log = logging.getLogger("gazer.serving")
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class ServingState:
         self.watcher = RegistryWatcher(endpoints, settings.serving.poll_interval_s, self._swapped)
         self.shadow_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gazer-shadow")
         self.batcher = Batcher()
+        self.sql = QuerySandbox(settings)
         self.started_at = time.time()
 
     def _swapped(self, event: SwapEvent) -> None:
@@ -142,6 +144,7 @@ class ServingState:
         self.watcher.stop()
         self.shadow_pool.shutdown(wait=True)
         self.batcher.close()
+        self.sql.close()
         if self.predictions is not None:
             self.predictions.close()
 

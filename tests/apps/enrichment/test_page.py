@@ -66,6 +66,7 @@ def test_sql_over_tables_written_to_s3(s3_endpoint: str, monkeypatch: pytest.Mon
 
     from gazer.apps.enrichment.query import run_query
     from gazer.settings import get_settings
+    from gazer.sql import QuerySandbox
     from gazer.storage.resolve import storage_from_settings
 
     monkeypatch.setenv("GAZER_HOME", str(tmp_path / "home"))
@@ -81,8 +82,9 @@ def test_sql_over_tables_written_to_s3(s3_endpoint: str, monkeypatch: pytest.Mon
     assert written["rows"] == 8
     storage = storage_from_settings(get_settings())
     assert storage.uri.startswith("s3://") and storage.local_path("x") is None
-    result = run_query(storage, "SELECT source, topic, count(*) AS n FROM "
-                                "enrichment.social_listening GROUP BY 1, 2 ORDER BY 1, 2")
+    with QuerySandbox(get_settings()) as sandbox:  # its worker reads S3 from the settings
+        result = run_query(sandbox, storage, "SELECT source, topic, count(*) AS n FROM "
+                           "enrichment.social_listening GROUP BY 1, 2 ORDER BY 1, 2").frame
     assert result.values.tolist() == [["news", "none", 1], ["news", "products", 1],
                                       ["news", "workplace", 2], ["social", "none", 1],
                                       ["social", "products", 1], ["social", "workplace", 2]]

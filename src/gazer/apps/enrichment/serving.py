@@ -28,7 +28,7 @@ class QueryResult(BaseModel):
     truncated: bool
 
 
-def sentiment_chart(storage: Any, table: str) -> bytes:
+def sentiment_chart(sandbox: Any, storage: Any, table: str) -> bytes:
     """A PNG: mean VADER compound per topic per day."""
     import matplotlib
 
@@ -37,9 +37,9 @@ def sentiment_chart(storage: Any, table: str) -> bytes:
 
     from gazer.apps.enrichment.query import run_query
 
-    frame = run_query(storage, f'SELECT topic, CAST(date AS VARCHAR) AS day, '
+    frame = run_query(sandbox, storage, f'SELECT topic, CAST(date AS VARCHAR) AS day, '
                                f'avg(sentiment_compound) AS sentiment, count(*) AS n '
-                               f'FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2')
+                               f'FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2').frame
     fig, ax = plt.subplots(figsize=(8, 3.8))
     for topic, part in frame.groupby("topic"):
         ax.plot(part["day"], part["sentiment"], marker="o", label=str(topic))
@@ -69,20 +69,21 @@ def mount(app: FastAPI) -> None:
         """Run SQL (DuckDB) over the ``enrichment.*`` tables the workflows wrote."""
         from gazer.apps.enrichment.query import run_query
 
-        frame = run_query(storage(request), body.sql, body.limit + 1)
-        shown = frame.head(body.limit)
-        rows = shown.astype(object).where(shown.notna(), None).values.tolist()
+        result = run_query(request.app.state.gazer.sql, storage(request), body.sql, body.limit)
+        frame = result.frame
+        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
         return QueryResult(columns=[str(c) for c in frame.columns],
                            rows=[[v if isinstance(v, int | float | str | bool) or v is None
                                   else str(v) for v in row] for row in rows],
-                           truncated=len(frame) > body.limit)
+                           truncated=result.truncated)
 
     @app.get("/api/enrichment/sentiment.png", tags=["enrichment"],
              response_class=Response, responses={200: {"content": {"image/png": {}}}})
     def chart(request: Request, table: str = Query("social_listening", pattern=r"^\w+$")
               ) -> Response:
         """Mean sentiment per topic per day, as a PNG."""
-        return Response(sentiment_chart(storage(request), table), media_type="image/png")
+        return Response(sentiment_chart(request.app.state.gazer.sql, storage(request), table),
+                        media_type="image/png")
 
     @app.get("/apps/enrichment", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Any:
