@@ -93,3 +93,132 @@ def test_an_unreachable_storage_endpoint_is_one_line_and_leaves_no_run(tmp_path:
     assert "cannot reach the S3 endpoint" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "example" not in _gazer(tmp_path, "runs", "list").stdout
+
+
+def _usage_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run ``gazer ARGS`` in-process; the exit code and what it wrote to stderr."""
+    from gazer.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    return int(exited.value.code or 0), capsys.readouterr().err
+
+
+@pytest.fixture
+def no_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GAZER_HOME", str(tmp_path))
+    monkeypatch.delenv("GAZER_DEBUG", raising=False)
+
+
+@pytest.mark.usefixtures("no_debug")
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["runs", "lst"],
+         "error: no command 'lst' in 'gazer runs'; did you mean 'list'? (see gazer runs --help)"),
+        (["rn", "example"],
+         "error: no command 'rn' in 'gazer'; did you mean 'run'? (see gazer --help)"),
+        (["runs", "zzzzzz"], "error: no command 'zzzzzz' in 'gazer runs' (see gazer runs --help)"),
+    ],
+)
+def test_a_typo_in_a_command_prints_one_line_with_the_closest_command(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert _usage_error(args, capsys) == (2, expected + "\n")
+
+
+@pytest.mark.usefixtures("no_debug")
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["runs", "list", "--bogus"],
+         "error: no option '--bogus' for 'gazer runs list' (see gazer runs list --help)"),
+        (["runs", "list", "--limt", "3"],
+         "error: no option '--limt' for 'gazer runs list'; did you mean '--limit'? "
+         "(see gazer runs list --help)"),
+    ],
+)
+def test_an_unknown_option_prints_one_line_with_the_closest_option(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert _usage_error(args, capsys) == (2, expected + "\n")
+
+
+@pytest.mark.usefixtures("no_debug")
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run"], "error: missing argument 'pipeline' for 'gazer run' (see gazer run --help)"),
+        (["batch", "run"],
+         "error: missing option '--model' for 'gazer batch run' (see gazer batch run --help)"),
+        (["pipelines", "show", "wordpredict"],
+         "error: 'gazer pipelines' takes no arguments; got 'show wordpredict' "
+         "(see gazer pipelines --help)"),
+        (["runs", "show", "a", "b"],
+         "error: unexpected extra argument(s) 'b' for 'gazer runs show' "
+         "(see gazer runs show --help)"),
+    ],
+)
+def test_a_missing_or_extra_argument_prints_one_line_naming_the_command(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert _usage_error(args, capsys) == (2, expected + "\n")
+
+
+@pytest.mark.usefixtures("no_debug")
+def test_a_bad_option_value_prints_one_line_naming_the_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, err = _usage_error(["runs", "list", "--limit", "abc"], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("error: invalid value for '--limit' in 'gazer runs list': ")
+    assert err.endswith(" (see gazer runs list --help)\n")
+
+
+@pytest.mark.usefixtures("no_debug")
+@pytest.mark.parametrize("args", [["runs"], ["models"], [], ["--help"], ["runs", "--help"]])
+def test_help_and_a_group_without_a_command_print_the_help_and_exit_0(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    from gazer.cli import main
+
+    try:
+        main(args)
+        code: object = 0
+    except SystemExit as exited:
+        code = exited.code
+    captured = capsys.readouterr()
+    assert code in (0, None)
+    assert "Usage: gazer" in captured.out and captured.err == ""
+
+
+@pytest.mark.usefixtures("no_debug")
+def test_debug_re_raises_a_usage_error_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import typer
+
+    from gazer.cli import main
+
+    usage_error = type(typer.BadParameter("x")).__mro__[1]  # click's UsageError, as typer uses it
+    with pytest.raises(usage_error, match="No such command 'lst'"):
+        main(["--debug", "runs", "lst"])
+    monkeypatch.setenv("GAZER_DEBUG", "1")
+    with pytest.raises(usage_error, match="No such command 'lst'"):
+        main(["runs", "lst"])
+
+
+@pytest.mark.parametrize("args", [["runs", "lst"], ["pipelines", "show", "wordpredict"]])
+def test_a_usage_error_from_the_shell_is_one_line_with_no_traceback(
+    tmp_path: Path, args: list[str]
+) -> None:
+    result = _gazer(tmp_path, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+
+
+def test_debug_from_the_shell_shows_the_traceback_of_a_usage_error(tmp_path: Path) -> None:
+    result = _gazer(tmp_path, "--debug", "runs", "lst")
+    assert result.returncode != 0 and "Traceback" in result.stderr

@@ -352,9 +352,108 @@ def demo_cmd(
         raise typer.Exit(1)
 
 
+def _click_exceptions(name: str) -> tuple[type[Any], ...]:
+    """Every class called ``name`` that typer may raise: from its vendored click
+    (``typer._click``, typer ≥ 0.2x), from click itself (older typer) and from typer."""
+    import importlib
+
+    found: list[type[Any]] = []
+    for module in ("typer._click.exceptions", "click.exceptions", "typer.exceptions"):
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+def _closest(word: str, candidates: list[str]) -> str:
+    """``"; did you mean 'list'?"`` for the closest candidate, or ``""`` when none is close."""
+    import difflib
+
+    match = difflib.get_close_matches(word, candidates, n=1)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _quoted_name(message: str, prefix: str) -> str | None:
+    """The ``repr``-quoted name right after ``prefix`` in click's message, unquoted."""
+    import ast
+    import re
+
+    found = re.match(re.escape(prefix) + r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""",
+                     message)
+    if found is None:
+        return None
+    try:
+        name = ast.literal_eval(found.group(1))
+    except (ValueError, SyntaxError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _param_hint(exc: Any) -> str:
+    """``'PIPELINE'`` or ``'--limit'``: how a ``BadParameter`` names its parameter."""
+    import inspect
+
+    hint = exc.param_hint
+    if hint is None:
+        get_hint = exc.param.get_error_hint  # click passes ctx; typer's own copy takes none
+        try:
+            takes_ctx = bool(inspect.signature(get_hint).parameters)
+        except (TypeError, ValueError):
+            takes_ctx = False
+        hint = get_hint(exc.ctx) if takes_ctx else get_hint()
+    return hint if isinstance(hint, str) else " / ".join(repr(h) for h in hint)
+
+
+def _usage_line(exc: Any) -> str:
+    """One line for a click ``UsageError``: what was wrong, the closest valid command or
+    option when one was misspelt, and where the help is (``gazer ... --help``)."""
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command", None)
+    path = ctx.command_path if ctx is not None else "gazer"
+    message = str(getattr(exc, "message", "") or exc)
+
+    if isinstance(exc, _click_exceptions("NoSuchOption")):
+        names: list[str] = list(ctx.help_option_names) if ctx is not None else []
+        for param in getattr(command, "params", []):
+            if getattr(param, "param_type_name", None) == "option":
+                names += [*param.opts, *param.secondary_opts]
+        what = f"no option {exc.option_name!r} for {path!r}{_closest(exc.option_name, names)}"
+    elif isinstance(exc, _click_exceptions("MissingParameter")) and exc.param is not None:
+        kind = exc.param_type or exc.param.param_type_name
+        what = f"missing {kind} {_param_hint(exc)} for {path!r}"
+    elif isinstance(exc, _click_exceptions("BadParameter")) and (
+            exc.param_hint is not None or exc.param is not None):
+        what = f"invalid value for {_param_hint(exc)} in {path!r}: {message.rstrip('.')}"
+    elif (typo := _quoted_name(message, "No such command")) is not None and command is not None:
+        commands = [name for name in command.list_commands(ctx)
+                    if not getattr(command.get_command(ctx, name), "hidden", False)]
+        what = f"no command {typo!r} in {path!r}{_closest(typo, commands)}"
+    elif message.startswith("Got unexpected extra argument") and message.endswith(")"):
+        extra = message[message.index("(", len("Got unexpected extra argument(s)")) + 1:-1]
+        takes = [p for p in getattr(command, "params", [])
+                 if getattr(p, "param_type_name", None) == "argument"]
+        what = (f"unexpected extra argument(s) {extra!r} for {path!r}" if takes
+                else f"{path!r} takes no arguments; got {extra!r}")
+    else:
+        message = message.rstrip(".")
+        what = message[:1].lower() + message[1:]
+    line = f"{what} (see {path} --help)" if ctx is not None else what
+    return " ".join(line.split())
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning gazer errors into one clear line."""
-    import click
+    """Entry point: run the CLI, turning gazer errors and usage errors into one clear line.
+
+    A usage error (unknown command or option, missing or extra argument, bad value) exits
+    with 2; ``--debug`` (or ``GAZER_DEBUG=1``) re-raises it with its traceback. ``--help``
+    and a group called without a command print the help and exit with 0.
+    """
+    import contextlib
+
+    from rich.markup import escape
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or _settings().debug
@@ -366,12 +465,27 @@ def main(argv: list[str] | None = None) -> None:
             raise
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2 if 400 <= exc.status_code < 500 else 1)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _click_exceptions("Exit") as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except _click_exceptions("NoArgsIsHelpError") as exc:
+        # Help for a group called without a command: rich help is already on stdout
+        # (typer prints it while building the exception); plain help is the message.
+        text = getattr(exc, "format_message", lambda: "")()
+        if text.strip():
+            print(text)
+        sys.exit(0)
+    except _click_exceptions("ClickException") as exc:
+        if debug:
+            raise
+        line = " ".join(str(exc.format_message()).split())
+        if isinstance(exc, _click_exceptions("UsageError")):
+            # An unforeseen click/typer shape keeps click's own message.
+            with contextlib.suppress(Exception):
+                line = _usage_line(exc)
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {escape(line)}",
+                                                   highlight=False)
+        sys.exit(getattr(exc, "exit_code", 1) or 1)
+    except _click_exceptions("Abort"):
         sys.exit(130)
     if isinstance(code, int) and code:
         sys.exit(code)
