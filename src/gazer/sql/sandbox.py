@@ -4,8 +4,8 @@ DuckDB's security guide says to treat SQL like code. Every query a user sends
 (``gazer query``, ``POST /api/enrichment/query``) goes through ``QuerySandbox.run``:
 
 1. ``check_statement`` decides from DuckDB's parse that it is one read-only ``SELECT``.
-2. A worker process (``gazer.sql.worker``, so a crash or a runaway query cannot take the caller down)
-   opens a fresh in-memory DuckDB with external access off, extension auto-install and
+2. A worker process (``gazer.sql.worker``: a crash or a runaway query cannot take the
+   caller down) opens a fresh in-memory DuckDB with external access off, extension auto-install and
    auto-load off, Python replacement scans off, a memory limit, a thread limit and a private
    spill folder with a size cap; registers each table as an Arrow dataset that *pyarrow*
    reads (local folder or S3 through gazer's own storage), so DuckDB itself never opens a
