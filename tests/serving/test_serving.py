@@ -217,3 +217,36 @@ def test_an_endpoint_without_a_champion_answers_503_with_retry_after(tmp_path: P
         r = client.post("/v2/models/m/infer", json=body())
         assert r.status_code == 503 and r.headers["retry-after"] == "2"
         assert client.get("/readyz").status_code == 503
+
+
+class WordsModel:
+    """A text model: six words in, one word and class probabilities out."""
+
+    def predict(self, x: object) -> object:
+        import numpy as np
+
+        return np.array([row[2] for row in np.asarray(x)])
+
+    def predict_proba(self, x: object) -> object:
+        import numpy as np
+
+        return np.full((len(np.asarray(x)), 4), 0.25)
+
+
+def test_metadata_gives_one_datatype_and_a_real_shape_per_tensor(tmp_path: Path) -> None:
+    import numpy as np
+
+    from gazer.registry.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.register("words", WordsModel(), input_example=np.array([["a", "b", "c"] * 2]))
+    promote(registry, "words", 1)
+    with client_for(tmp_path, registry, EndpointSettings(name="words")) as client:
+        meta = client.get("/v2/models/words").json()
+    assert meta["inputs"] == [{"name": "input-0", "datatype": "BYTES", "shape": [-1, 6]}]
+    assert meta["outputs"] == [{"name": "predict", "datatype": "BYTES", "shape": [-1]},
+                               {"name": "probabilities", "datatype": "FP64", "shape": [-1, 4]}]
+    with client_for(tmp_path, registry_with(1)) as client:
+        numeric = client.get("/v2/models/m").json()
+    assert numeric["inputs"] == [{"name": "input-0", "datatype": "FP64", "shape": [-1, 3]}]
+    assert numeric["outputs"] == [{"name": "predict", "datatype": "INT64", "shape": [-1]}]

@@ -17,6 +17,7 @@ from gazer.serving.protocol import (
     TensorMetadata,
     decode_input,
     encode_output,
+    tensor_metadata,
 )
 from gazer.serving.state import ServingState
 
@@ -48,18 +49,17 @@ def metadata(name: str, request: Request) -> ModelMetadata:
     """Versions loaded, input and output tensors, and the endpoint's state."""
     endpoint = state_of(request).endpoint(name)
     model = endpoint.champion.current
-    inputs = []
-    if model is not None and model.example is not None and hasattr(model.example, "shape"):
-        inputs.append(TensorMetadata(name="input-0", datatype="FP64",
-                                     shape=[-1, *list(model.example.shape[1:])]))
+    inputs: list[TensorMetadata] = []
+    if model is not None and model.example is not None:
+        inputs.append(tensor_metadata("input-0", model.example))
+    outputs = [tensor_metadata(n, v) for n, v in model.outputs_like.items()] if model else []
     versions = [str(s.current.version) for s in (endpoint.champion, endpoint.challenger)
                 if s.current is not None]
     return ModelMetadata(
         name=name, versions=versions,
         platform=type(model.model).__module__.split(".")[0] if model else "unloaded",
         inputs=inputs,
-        outputs=[TensorMetadata(name=n, datatype="INT64|FP64|BYTES", shape=[-1])
-                 for n in (model.output_names if model else ["predict"])],
+        outputs=outputs,
         parameters={**endpoint.status(),
                     "swaps": [vars(s) for s in list(endpoint.swaps)[-10:]]},
     )

@@ -22,6 +22,7 @@ class ServedModel:
     example: Any = None
     load_s: float = 0.0
     loaded_at: float = dataclasses.field(default_factory=time.time)
+    outputs_like: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def _prepare(self, inputs: Any) -> Any:
         columns = getattr(self.model, "feature_names_in_", None)
@@ -63,13 +64,17 @@ class ServedModel:
         return result
 
     def warm(self) -> None:
-        """Answer the example input once; raises if the version cannot serve it."""
+        """Answer the example input once, every output; raises if the version cannot serve it.
+
+        The answers are kept (``outputs_like``) as the version's output signature.
+        """
         if self.example is None:
             return
         rows = len(self.example)
-        out = self.predict(self.example)
+        out = self.predict(self.example, set(self.output_names))
         if len(out["predict"]) != rows:
             raise ValueError(f"warm-up gave {len(out['predict'])} answers for {rows} rows")
+        self.outputs_like = out
 
 
 def load_served_model(registry: Registry, name: str, ref: str | int) -> ServedModel:

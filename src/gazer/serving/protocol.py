@@ -63,8 +63,10 @@ class InferenceResponse(BaseModel):
 
 
 class TensorMetadata(BaseModel):
+    """One tensor of a model's signature; ``-1`` in ``shape`` is a free dimension."""
+
     name: str
-    datatype: str
+    datatype: Datatype
     shape: list[int]
 
 
@@ -122,19 +124,30 @@ def _flatten(data: list[Any]) -> list[Any]:
     return data
 
 
+def datatype_of(values: Any) -> Datatype:
+    """The one OIP datatype gazer answers with for an array like ``values``."""
+    kind = np.asarray(values).dtype.kind
+    if kind == "b":
+        return "BOOL"
+    if kind in "iu":
+        return "INT64"
+    if kind == "f":
+        return "FP64"
+    return "BYTES"
+
+
+def tensor_metadata(name: str, values: Any) -> TensorMetadata:
+    """Metadata for a tensor like ``values``: its datatype, and its shape with a free batch."""
+    array = np.asarray(values)
+    return TensorMetadata(name=name, datatype=datatype_of(array),
+                          shape=[-1, *list(array.shape[1:])])
+
+
 def encode_output(name: str, values: np.ndarray) -> ResponseOutput:
     array = np.asarray(values)
-    kind = array.dtype.kind
-    if kind == "b":
-        datatype = "BOOL"
-    elif kind in "iu":
-        datatype = "INT64"
-        array = array.astype(np.int64)
-    elif kind == "f":
-        datatype = "FP64"
-        array = array.astype(np.float64)
-    else:
-        datatype = "BYTES"
-        array = array.astype(str)
-    return ResponseOutput(name=name, shape=list(array.shape), datatype=datatype,  # type: ignore[arg-type]
+    datatype = datatype_of(array)
+    cast = {"INT64": np.int64, "FP64": np.float64, "BYTES": str}.get(datatype)
+    if cast is not None:
+        array = array.astype(cast)
+    return ResponseOutput(name=name, shape=list(array.shape), datatype=datatype,
                           data=array.reshape(-1).tolist())
