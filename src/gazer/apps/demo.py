@@ -114,7 +114,7 @@ def _infer(base: str, name: str, example: Any) -> Any:
     request = urllib.request.Request(f"{base}/v2/models/{name}/infer",
                                      data=json.dumps(body).encode(),
                                      headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:  # nosec B310 # base is http://127.0.0.1:PORT, the server this demo started
         return json.loads(response.read())["outputs"][0]["data"]
 
 
@@ -122,7 +122,7 @@ def _wait_ready(base: str, timeout_s: float = 120) -> None:
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:  # nosec B310 # base is http://127.0.0.1:PORT, the server this demo started
                 if response.status == 200:
                     return
         except OSError:

@@ -137,7 +137,7 @@ def _save_torch(value: Any, path: Path) -> None:
 def _load_torch(src: IO[bytes] | Path) -> Any:
     import torch
 
-    return torch.load(src, weights_only=False, map_location="cpu")
+    return torch.load(src, weights_only=False, map_location="cpu")  # nosec B614 # gazer's own artifact store: steps hand on whole modules
 
 
 def _save_pickle(value: Any, path: Path) -> None:
@@ -147,9 +147,9 @@ def _save_pickle(value: Any, path: Path) -> None:
 
 
 def _load_pickle(src: IO[bytes] | Path) -> Any:
-    import pickle
+    import pickle  # nosec B403 # loads only what _save_pickle wrote to gazer's own store
 
-    return pickle.loads(src.read_bytes() if isinstance(src, Path) else src.read())
+    return pickle.loads(src.read_bytes() if isinstance(src, Path) else src.read())  # nosec B301 # gazer's own artifact store, written by _save_pickle
 
 
 def _is_type(module: str, name: str) -> Callable[[Any], bool]:

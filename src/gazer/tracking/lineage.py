@@ -10,13 +10,14 @@ import subprocess
 def git_commit() -> str:
     """The current git commit (with ``-dirty`` when the tree has changes), or ``unknown``."""
     try:
-        sha = subprocess.run(
+        head = subprocess.run(  # nosec B603 B607 # fixed argv, no shell; git on PATH
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
+        )
+        status = subprocess.run(  # nosec B603 B607 # fixed argv, no shell; git on PATH
             ["git", "status", "--porcelain", "--untracked-files=no"],
             capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return f"{sha}-dirty" if dirty else sha
+    sha = head.stdout.strip()
+    return f"{sha}-dirty" if status.stdout.strip() else sha

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
+import pickle  # nosec B403 # only pickle.dumps, to measure a model's size; nothing is loaded
 import time
 from typing import Any
 

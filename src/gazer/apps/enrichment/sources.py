@@ -28,8 +28,11 @@ USER_AGENT = "gazer-enrichment/0.1 (+https://github.com/gazer)"
 
 
 def _get(url: str, headers: dict[str, str], timeout_s: float, max_bytes: int) -> bytes:
+    # http(s) only: an API's "next" link or a step's url must not read file:// or ftp://.
+    if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise InvalidInput(f"only http:// and https:// URLs are fetched; got {url!r}")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 # nosec B310 # http(s) checked above
         data = response.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ValueError(f"{url} is over the {max_bytes}-byte limit")

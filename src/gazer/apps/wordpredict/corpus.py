@@ -219,13 +219,14 @@ def fetch_help(cache: Path) -> tuple[Path, str]:
         raise NotFound(f"{PACKAGE} is needed for corpus ca-help: install it, or run on a Debian "
                        f"machine (apt-get download), or use corpus=ca-wiki with folder=PATH")
     with tempfile.TemporaryDirectory(dir=cache.parent if cache.parent.exists() else None) as tmp:
-        done = subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, capture_output=True,
+        done = subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, capture_output=True,  # nosec B603 B607 # fixed argv, no shell; Debian's apt-get
                               text=True, timeout=600)
         debs = list(Path(tmp).glob("*.deb"))
         if done.returncode != 0 or not debs:
             raise NotFound(f"apt-get download {PACKAGE} failed: {done.stderr.strip()[-300:]}")
         staging = Path(tmp) / "x"
-        subprocess.run(["dpkg", "-x", str(debs[0]), str(staging)], check=True, timeout=600)
+        subprocess.run(  # nosec B603 B607 # no shell; dpkg unpacks the .deb apt-get just wrote
+            ["dpkg", "-x", str(debs[0]), str(staging)], check=True, timeout=600)
         (staging / "source.txt").write_text(f"{PACKAGE} ({debs[0].name})\n")
         if target.exists():
             shutil.rmtree(target)
