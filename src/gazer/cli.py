@@ -321,11 +321,15 @@ def query_cmd(
 ) -> None:
     """Query what the enrichment workflows wrote (partitioned Parquet, local or S3)."""
     from gazer.apps.enrichment.query import run_query
+    from gazer.sql import QuerySandbox
     from gazer.storage.resolve import storage_from_settings
 
     if output not in ("table", "csv", "json"):
         raise InvalidParam(f"--format must be table, csv or json; got {output!r}")
-    frame = run_query(storage_from_settings(_settings()), sql, limit)
+    settings = _settings()
+    with QuerySandbox(settings) as sandbox:
+        result = run_query(sandbox, storage_from_settings(settings), sql, limit)
+    frame = result.frame
     if output == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     elif output == "json":
@@ -337,6 +341,9 @@ def query_cmd(
             table.add_row(*row)
         Console(soft_wrap=True).print(table)
         echo(f"{len(frame)} row(s)")
+    if result.truncated:
+        Console(stderr=True).print(f"truncated: only the first {len(frame)} rows are shown "
+                                   f"(--limit, at most GAZER_QUERY__MAX_ROWS)", highlight=False)
 
 
 @app.command("demo")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,7 +51,10 @@ class ExecutorSettings(BaseModel):
 
 
 class QuerySettings(BaseModel):
-    """Limits on user SQL (``gazer query``, ``POST /api/enrichment/query``): see docs/security.md."""
+    """Limits on user SQL (``gazer query``, ``POST /api/enrichment/query``).
+
+    See docs/security.md for the sandbox these apply to.
+    """
 
     timeout_s: float = Field(default=10.0, gt=0)
     memory_limit: str = "1GB"
@@ -78,6 +81,29 @@ class EndpointSettings(BaseModel):
         return self.model or self.name
 
 
+Scope = Literal["predict", "feedback", "query", "admin"]
+
+
+class ApiKey(BaseModel):
+    """One API key: its secret (or, better, the secret's sha256 hex digest) and its scopes.
+
+    ``admin`` implies every other scope. Generate a key and its digest with
+    ``python -c "import secrets, hashlib; k = secrets.token_urlsafe(32); print(k,
+    hashlib.sha256(k.encode()).hexdigest())"``.
+    """
+
+    name: str = "key"
+    key: str | None = Field(default=None, min_length=16)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    scopes: list[Scope] = ["predict"]
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiKey:
+        if (self.key is None) == (self.sha256 is None):
+            raise ValueError(f"API key {self.name!r} needs exactly one of 'key' or 'sha256'")
+        return self
+
+
 class ServingSettings(BaseModel):
     """``gazer serve``: where it listens, how it watches the registry, who may do what."""
 
@@ -85,8 +111,13 @@ class ServingSettings(BaseModel):
     port: int = 8000
     poll_interval_s: float = 2.0
     max_body_bytes: int = 10 * 2**20
-    admin_api_key: str | None = None
-    predict_api_key: str | None = None
+    api_keys: list[ApiKey] = []
+    # Scopes open without a key. Default: predict, feedback and query when no key is
+    # configured (admin is then disabled), none once any key is.
+    anonymous_scopes: list[Scope] | None = None
+    allow_anonymous: bool = False  # serve on a non-loopback address with no keys anyway
+    admin_api_key: str | None = None  # shorthand for a key with the admin scope
+    predict_api_key: str | None = None  # shorthand for a key with the predict scope
     cors_origins: list[str] = []
     endpoints: list[EndpointSettings] | None = None
     log_predictions: bool = True

@@ -158,29 +158,30 @@ def test_admin_routes_need_the_configured_key(tmp_path: Path) -> None:
     registry = registry_with(2)
     with client_for(tmp_path, registry) as client:
         r = client.post("/admin/models/m/promote", json={"version": 2})
-        assert r.status_code == 403 and "ADMIN_API_KEY" in r.json()["detail"]
-    with client_for(tmp_path, registry, admin_api_key="s3cret") as client:
+        assert r.status_code == 403 and "GAZER_SERVING__API_KEYS" in r.json()["detail"]
+    with client_for(tmp_path, registry, admin_api_key="s3cret" * 3) as client:
         assert client.post("/admin/models/m/promote", json={"version": 2}).status_code == 401
         wrong = client.post("/admin/models/m/promote", json={"version": 2},
                             headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         ok = client.post("/admin/models/m/promote", json={"version": 2},
-                         headers={"Authorization": "Bearer s3cret"})
+                         headers={"Authorization": "Bearer " + "s3cret" * 3})
         assert ok.status_code == 200 and ok.json()["champion"] == 2
-        assert client.post("/v2/models/m/infer", json=body()).json()["model_version"] == "2"
-        back = client.post("/admin/models/m/rollback", headers={"X-API-Key": "s3cret"})
+        assert client.post("/v2/models/m/infer", json=body(),
+                           headers={"X-API-Key": "s3cret" * 3}).json()["model_version"] == "2"
+        back = client.post("/admin/models/m/rollback", headers={"X-API-Key": "s3cret" * 3})
         assert back.json()["champion"] == 1
-        traffic = client.put("/admin/endpoints/m/traffic", headers={"X-API-Key": "s3cret"},
+        traffic = client.put("/admin/endpoints/m/traffic", headers={"X-API-Key": "s3cret" * 3},
                              json={"policy": "canary", "canary_weight": 0.5})
         assert traffic.json()["policy"] == "canary"
-        swaps = client.get("/admin/swaps", headers={"X-API-Key": "s3cret"}).json()
+        swaps = client.get("/admin/swaps", headers={"X-API-Key": "s3cret" * 3}).json()
         assert [s["to_version"] for s in swaps][:2] == [1, 2]
 
 
 def test_prediction_routes_can_require_a_key(tmp_path: Path) -> None:
-    with client_for(tmp_path, registry_with(1), predict_api_key="k") as client:
+    with client_for(tmp_path, registry_with(1), predict_api_key="k" * 16) as client:
         assert client.post("/v2/models/m/infer", json=body()).status_code == 401
-        ok = client.post("/v2/models/m/infer", json=body(), headers={"X-API-Key": "k"})
+        ok = client.post("/v2/models/m/infer", json=body(), headers={"X-API-Key": "k" * 16})
         assert ok.status_code == 200
 
 

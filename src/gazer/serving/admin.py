@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from gazer.registry.promotion import promote, rollback
-from gazer.serving.auth import check_key
+from gazer.serving.auth import require
 from gazer.serving.inference import state_of
 
-router = APIRouter(prefix="/admin", tags=["admin (API key)"])
+router = APIRouter(prefix="/admin", tags=["admin (API key)"],
+                   dependencies=[require("admin")])
 
 
 class PromoteBody(BaseModel):
@@ -29,10 +30,6 @@ class AliasChange(BaseModel):
     swaps: list[dict[str, object]]
 
 
-def _admin(request: Request) -> None:
-    check_key(request, state_of(request).settings.serving.admin_api_key, required=True)
-
-
 def _sync(request: Request) -> list[dict[str, object]]:
     return [vars(e) for e in state_of(request).watcher.sync_once()]
 
@@ -40,7 +37,6 @@ def _sync(request: Request) -> list[dict[str, object]]:
 @router.post("/models/{model}/promote", response_model=AliasChange)
 def promote_route(model: str, body: PromoteBody, request: Request) -> AliasChange:
     """Point ``champion`` at a version; served endpoints swap to it once it is warm."""
-    _admin(request)
     version = promote(state_of(request).registry, model, body.version, reason="admin API")
     return AliasChange(model=model, champion=version.version, swaps=_sync(request))
 
@@ -48,7 +44,6 @@ def promote_route(model: str, body: PromoteBody, request: Request) -> AliasChang
 @router.post("/models/{model}/rollback", response_model=AliasChange)
 def rollback_route(model: str, request: Request) -> AliasChange:
     """Point ``champion`` back at the previous champion."""
-    _admin(request)
     version = rollback(state_of(request).registry, model)
     return AliasChange(model=model, champion=version.version, swaps=_sync(request))
 
@@ -56,7 +51,6 @@ def rollback_route(model: str, request: Request) -> AliasChange:
 @router.put("/endpoints/{name}/traffic")
 def traffic_route(name: str, body: TrafficBody, request: Request) -> dict[str, object]:
     """Change an endpoint's policy; a challenger is loaded for canary and shadow."""
-    _admin(request)
     endpoint = state_of(request).endpoint(name)
     endpoint.config = endpoint.config.model_copy(
         update={"policy": body.policy, "canary_weight": body.canary_weight})
@@ -67,6 +61,5 @@ def traffic_route(name: str, body: TrafficBody, request: Request) -> dict[str, o
 @router.get("/swaps")
 def swaps_route(request: Request) -> list[dict[str, object]]:
     """Recent swap attempts on every endpoint, newest first."""
-    _admin(request)
     events = [vars(s) for e in state_of(request).endpoints.values() for s in e.swaps]
     return sorted(events, key=lambda e: -float(e["at"]))  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from gazer.errors import GazerError, ModelNotReady
 from gazer.monitoring.predictions import PredictionLog
 from gazer.registry.protocol import Registry
 from gazer.serving import admin, batch_api, inference
+from gazer.serving.auth import KeyRing, require
 from gazer.serving.endpoint import Endpoint
 from gazer.serving.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from gazer.serving.state import ServingState
@@ -79,6 +80,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.keyring = KeyRing(settings.serving)
     _add_error_handlers(app)
     app.include_router(inference.router)
     app.include_router(admin.router)
@@ -118,7 +120,7 @@ def _add_platform_routes(app: FastAPI) -> None:
         return Response(inference.state_of(request).metrics.render(),
                          media_type="text/plain; version=0.0.4")
 
-    @app.get("/api/endpoints", tags=["platform"])
+    @app.get("/api/endpoints", tags=["platform"], dependencies=[require("predict")])
     def endpoints_status(request: Request) -> list[dict[str, Any]]:
         """Every endpoint with its policy, loaded versions and state."""
         return [e.status() for e in inference.state_of(request).endpoints.values()]

@@ -15,9 +15,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from gazer.errors import InvalidInput, NotFound, PayloadTooLarge
-from gazer.serving.auth import check_key
+from gazer.serving.auth import require
 
-router = APIRouter(prefix="/api/batch", tags=["batch jobs"])
+router = APIRouter(prefix="/api/batch", tags=["batch jobs"],
+                   dependencies=[require("predict")])
 MAX_UPLOAD = 50 * 2**20
 
 
@@ -79,7 +80,6 @@ def start_job(request: Request, file: UploadFile = File(description="A CSV with 
               ) -> dict[str, Any]:
     """Store the upload in ``landing/uploads/`` and start a batch job on it."""
     state = request.app.state.gazer
-    check_key(request, state.settings.serving.predict_api_key, required=False)
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise PayloadTooLarge(f"upload must be at most {MAX_UPLOAD} bytes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from gazer.errors import InvalidInput, ModelNotReady
-from gazer.serving.auth import check_key
+from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
 from gazer.serving.protocol import (
     InferenceRequest,
@@ -44,7 +44,8 @@ def ready(request: Request) -> ServerReady:
     return ServerReady(ready=ok)
 
 
-@router.get("/models/{name}", response_model=ModelMetadata)
+@router.get("/models/{name}", response_model=ModelMetadata,
+            dependencies=[require("predict")])
 def metadata(name: str, request: Request) -> ModelMetadata:
     """Versions loaded, input and output tensors, and the endpoint's state."""
     endpoint = state_of(request).endpoint(name)
@@ -65,7 +66,8 @@ def metadata(name: str, request: Request) -> ModelMetadata:
     )
 
 
-@router.get("/models/{name}/ready", response_model=ModelReady)
+@router.get("/models/{name}/ready", response_model=ModelReady,
+            dependencies=[require("predict")])
 def model_ready(name: str, request: Request) -> ModelReady:
     """Whether the endpoint can answer now (a serverless one loads on demand)."""
     endpoint = state_of(request).endpoint(name)
@@ -74,13 +76,13 @@ def model_ready(name: str, request: Request) -> ModelReady:
 
 
 @router.post("/models/{name}/infer", response_model=InferenceResponse,
+             dependencies=[require("predict")],
              responses={404: {"description": "no such model"},
                         422: {"description": "input does not match the expected shape or type"},
                         503: {"description": "model not loaded yet; see Retry-After"}})
 def infer(name: str, body: InferenceRequest, request: Request) -> InferenceResponse:
     """Predict. ``parameters.key`` (or header ``X-Request-Key``) keeps canary routing sticky."""
     state = state_of(request)
-    check_key(request, state.settings.serving.predict_api_key, required=False)
     endpoint = state.endpoint(name)
     if len(body.inputs) != 1:
         raise InvalidInput(f"model {name!r} takes exactly one input tensor; got {len(body.inputs)}")

@@ -19,5 +19,5 @@ def pick_role(policy: str, canary_weight: float, key: str | None = None) -> str:
     if key:
         bucket = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
     else:
-        bucket = random.random()
+        bucket = random.random()  # nosec B311 # a traffic split, not a secret
     return "challenger" if bucket < canary_weight else "champion"

@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 import os
 import queue
-import subprocess  # nosec B404: runs only this package's own worker module
+import subprocess  # nosec B404 # runs only this package's own worker module
 import sys
 import tempfile
 import threading
@@ -134,7 +134,7 @@ class _Worker:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.process = subprocess.Popen(  # nosec B603: fixed argv, no shell
+        self.process = subprocess.Popen(  # nosec B603 # fixed argv, no shell
             [sys.executable, "-m", "gazer.sql.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, cwd=tempfile.gettempdir())
         assert self.process.stdin is not None and self.process.stdout is not None

@@ -88,14 +88,19 @@ def execute(storage: Any, spill: str, limits: QuerySettings, sql: str,
 
 
 def _register(con: Any, storage: Any, tables: Sequence[Table]) -> None:
-    schemas = {t.name.split(".", 1)[0] for t in tables if "." in t.name}
+    schemas = {t.name.rpartition(".")[0] for t in tables} - {""}
     for schema in sorted(schemas):
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
     for i, table in enumerate(tables):
         schema, _, name = table.name.rpartition(".")
-        qualified = f'"{schema}"."{name}"' if schema else f'"{name}"'
+        qualified = f"{_quoted(schema)}.{_quoted(name)}" if schema else _quoted(name)
         con.register(f"_arrow_{i}", arrow_dataset(storage, table))
-        con.execute(f'CREATE VIEW {qualified} AS SELECT * FROM "_arrow_{i}"')
+        view = f'CREATE VIEW {qualified} AS SELECT * FROM "_arrow_{i}"'  # nosec B608 # quoted
+        con.execute(view)  # identifiers of gazer's own tables, before the user's SQL runs
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def arrow_dataset(storage: Any, table: Table) -> Any:

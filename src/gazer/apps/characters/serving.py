@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from gazer.apps.characters.preprocess import MAX_BYTES, prepare_image
 from gazer.errors import InvalidInput, PayloadTooLarge
-from gazer.serving.auth import check_key
+from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
 
 ENDPOINT = "characters"
@@ -32,7 +32,6 @@ class Guess(BaseModel):
 
 def guess(request: Request, data: bytes, top_k: int) -> Guess:
     state = request.app.state.gazer
-    check_key(request, state.settings.serving.predict_api_key, required=False)
     served = state.endpoint(ENDPOINT).champion.acquire()
     classifier = served.model
     image = prepare_image(data, classifier.transform)
@@ -51,6 +50,7 @@ def mount(app: FastAPI) -> None:
     """Add ``POST /guessjapanesecharacter`` and the page ``/apps/characters``."""
 
     @app.post("/guessjapanesecharacter", response_model=Guess, tags=["characters"],
+              dependencies=[require("predict")],
               responses={413: {"description": "file over the size limit"},
                          422: {"description": "not an image, or an empty one"}})
     def guess_route(

@@ -10,6 +10,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from gazer.errors import NotFound
+from gazer.serving.auth import require
 from gazer.storage.resolve import storage_from_settings
 
 DEFAULT_SQL = ("SELECT topic, count(*) AS messages, round(avg(sentiment_pos), 3) AS pos, "
@@ -35,11 +37,14 @@ def sentiment_chart(sandbox: Any, storage: Any, table: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gazer.apps.enrichment.query import run_query
+    from gazer.apps.enrichment.query import run_query, tables
 
-    frame = run_query(sandbox, storage, f'SELECT topic, CAST(date AS VARCHAR) AS day, '
-                               f'avg(sentiment_compound) AS sentiment, count(*) AS n '
-                               f'FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2').frame
+    known = tables(storage)
+    if table not in known:
+        raise NotFound(f"no enrichment table {table!r}; tables: {', '.join(known) or 'none'}")
+    sql = ("SELECT topic, CAST(date AS VARCHAR) AS day, avg(sentiment_compound) AS sentiment, "
+           f'count(*) AS n FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2')  # nosec B608 # a known table
+    frame = run_query(sandbox, storage, sql).frame
     fig, ax = plt.subplots(figsize=(8, 3.8))
     for topic, part in frame.groupby("topic"):
         ax.plot(part["day"], part["sentiment"], marker="o", label=str(topic))
@@ -64,7 +69,8 @@ def mount(app: FastAPI) -> None:
     def storage(request: Request) -> Any:
         return storage_from_settings(request.app.state.gazer.settings)
 
-    @app.post("/api/enrichment/query", response_model=QueryResult, tags=["enrichment"])
+    @app.post("/api/enrichment/query", response_model=QueryResult, tags=["enrichment"],
+              dependencies=[require("query")])
     def query(body: QueryRequest, request: Request) -> QueryResult:
         """Run SQL (DuckDB) over the ``enrichment.*`` tables the workflows wrote."""
         from gazer.apps.enrichment.query import run_query
@@ -78,6 +84,7 @@ def mount(app: FastAPI) -> None:
                            truncated=result.truncated)
 
     @app.get("/api/enrichment/sentiment.png", tags=["enrichment"],
+             dependencies=[require("query")],
              response_class=Response, responses={200: {"content": {"image/png": {}}}})
     def chart(request: Request, table: str = Query("social_listening", pattern=r"^\w+$")
               ) -> Response:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from gazer.serving.auth import check_key
+from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
 
 ENDPOINT = "summarizer"
@@ -36,11 +36,11 @@ class SummarizeResponse(BaseModel):
 def mount(app: FastAPI) -> None:
     """Add ``POST /summarize`` and the page ``/apps/summarizer``."""
 
-    @app.post("/summarize", response_model=SummarizeResponse, tags=["summarizer"])
+    @app.post("/summarize", response_model=SummarizeResponse, tags=["summarizer"],
+              dependencies=[require("predict")])
     def summarize(body: SummarizeRequest, request: Request) -> SummarizeResponse:
         """Extractive summary: sentences of the input, in document order."""
         state = request.app.state.gazer
-        check_key(request, state.settings.serving.predict_api_key, required=False)
         rid = request_id(request)
         served, result = state.call(
             ENDPOINT, rid, lambda m: m.model.summarize(body.text, body.k, body.ratio),
@@ -49,7 +49,8 @@ def mount(app: FastAPI) -> None:
                                  n_sentences=len(result.sentences),
                                  model_version=served.version)
 
-    @app.post("/api/summarize/sentences", include_in_schema=False)
+    @app.post("/api/summarize/sentences", include_in_schema=False,
+              dependencies=[require("predict")])
     def sentences(body: SummarizeRequest, request: Request) -> dict[str, Any]:
         from gazer.apps.summarizer.model import split_sentences
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from gazer.apps.wordpredict.model import MAX_WORD_CHARS, check_words
 from gazer.errors import InvalidInput
-from gazer.serving.auth import check_key
+from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
 
 ENDPOINT = "wordpredict"
@@ -47,7 +47,6 @@ def predict_words(request: Request, words: list[str], top_k: int | None) -> Pred
     if problems:
         raise InvalidInput("; ".join(problems))
     state = request.app.state.gazer
-    check_key(request, state.settings.serving.predict_api_key, required=False)
     rid = request_id(request)
     served, top = state.call(ENDPOINT, rid,
                              lambda m: m.model.top_k([words], top_k or 1)[0], words,
@@ -65,7 +64,8 @@ def mount(app: FastAPI) -> None:
         503: {"description": "no model loaded yet"}}
 
     @app.get("/predicted-word", response_model=Prediction, response_model_exclude_none=True,
-             tags=["wordpredict"], responses=errors)
+             tags=["wordpredict"], responses=errors,
+             dependencies=[require("predict")])
     def predicted_word(
         request: Request,
         words: str = Query(description="6 comma-separated words: 3 before the hidden word, "
@@ -78,7 +78,8 @@ def mount(app: FastAPI) -> None:
         return predict_words(request, [w.strip() for w in words.split(",")], top_k)
 
     @app.post("/predicted-word", response_model=Prediction, response_model_exclude_none=True,
-              tags=["wordpredict"], responses=errors)
+              tags=["wordpredict"], responses=errors,
+             dependencies=[require("predict")])
     def predicted_word_post(body: PredictRequest, request: Request) -> Prediction:
         """The same, with the words as a JSON list: ``{"input": [6 words]}``."""
         return predict_words(request, [w.strip() for w in body.input], body.top_k)
