@@ -225,15 +225,21 @@ def models_rollback(name: str) -> None:
 def serve_cmd(
     host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    allow_anonymous: Annotated[bool, typer.Option(
+        "--allow-anonymous", help="Serve on a non-loopback address with no API keys.")] = False,
 ) -> None:
     """Serve every registered model, the APIs and the web UI."""
     import uvicorn
 
     from gazer.serving.app import create_app
+    from gazer.serving.auth import check_public_bind
 
     settings = _settings()
-    configure_server_logs()
     host, port = host or settings.serving.host, port or settings.serving.port
+    if allow_anonymous:
+        settings.serving.allow_anonymous = True
+    check_public_bind(host, settings.serving)
+    configure_server_logs()
     echo(f"gazer serving on http://{host}:{port}/  (API docs: /docs, metrics: /metrics)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
                 access_log=False)

@@ -14,6 +14,7 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     │   ├── RunNotFound
     │   ├── ArtifactNotFound
     │   └── ModelNotFound
+    ├── Conflict (409)
     ├── ModelNotReady (503)
     ├── Unauthorized (401)
     ├── Forbidden (403)
@@ -96,6 +97,12 @@ class ArtifactNotFound(NotFound):
 
 class ModelNotFound(NotFound):
     """No registered model, version or alias by that name."""
+
+
+class Conflict(GazerError):
+    """The request is valid but the thing it acts on is not in a state that allows it."""
+
+    status_code = 409
 
 
 class ModelNotReady(GazerError):

@@ -60,11 +60,14 @@ def run_demo(settings: Settings, echo: Callable[[str], None], check: bool = Fals
     echo(f"Logs:      {settings.logs_dir}")
     if check:
         return check_serving(settings, echo)
-    host, port = settings.serving.host, settings.serving.port
-    echo(f"Open:      http://{host}:{port}/   (Ctrl-C to stop)")
     import uvicorn
 
     from gazer.serving.app import create_app
+    from gazer.serving.auth import check_public_bind
+
+    host, port = settings.serving.host, settings.serving.port
+    check_public_bind(host, settings.serving)
+    echo(f"Open:      http://{host}:{port}/   (Ctrl-C to stop)")
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
                 access_log=False)

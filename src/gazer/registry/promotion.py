@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from gazer.errors import InvalidInput
+from gazer.errors import Conflict
 from gazer.registry.protocol import CHALLENGER, CHAMPION, ModelVersion, Registry
 
 _HISTORY = "gazer.champion_history"
@@ -51,10 +51,10 @@ def rollback(registry: Registry, name: str) -> ModelVersion:
     """Point ``champion`` back at the champion before the current one was promoted."""
     current = registry.find_alias(name, CHAMPION)
     if current is None:
-        raise InvalidInput(f"model {name!r} has no champion to roll back")
+        raise Conflict(f"model {name!r} has no champion to roll back")
     stack = _champion_stack(champion_history(registry, name))
     if len(stack) < 2:
-        raise InvalidInput(
+        raise Conflict(
             f"model {name!r}: champion v{current.version} has no earlier champion to roll back "
             f"to; promote a version instead: gazer models promote {name} VERSION"
         )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from gazer.registry.promotion import promote, rollback
 from gazer.serving.auth import require
+from gazer.serving.contract import errors
 from gazer.serving.inference import state_of
 
 router = APIRouter(prefix="/admin", tags=["admin (API key)"],
@@ -34,21 +35,22 @@ def _sync(request: Request) -> list[dict[str, object]]:
     return [vars(e) for e in state_of(request).watcher.sync_once()]
 
 
-@router.post("/models/{model}/promote", response_model=AliasChange)
+@router.post("/models/{model}/promote", response_model=AliasChange, responses=errors(404, 502))
 def promote_route(model: str, body: PromoteBody, request: Request) -> AliasChange:
     """Point ``champion`` at a version; served endpoints swap to it once it is warm."""
     version = promote(state_of(request).registry, model, body.version, reason="admin API")
     return AliasChange(model=model, champion=version.version, swaps=_sync(request))
 
 
-@router.post("/models/{model}/rollback", response_model=AliasChange)
+@router.post("/models/{model}/rollback", response_model=AliasChange,
+             responses=errors(404, 409, 502))
 def rollback_route(model: str, request: Request) -> AliasChange:
     """Point ``champion`` back at the previous champion."""
     version = rollback(state_of(request).registry, model)
     return AliasChange(model=model, champion=version.version, swaps=_sync(request))
 
 
-@router.put("/endpoints/{name}/traffic")
+@router.put("/endpoints/{name}/traffic", responses=errors(404))
 def traffic_route(name: str, body: TrafficBody, request: Request) -> dict[str, object]:
     """Change an endpoint's policy; a challenger is loaded for canary and shadow."""
     endpoint = state_of(request).endpoint(name)

@@ -25,6 +25,7 @@ from gazer.monitoring.predictions import PredictionLog
 from gazer.registry.protocol import Registry
 from gazer.serving import admin, batch_api, inference
 from gazer.serving.auth import KeyRing, require
+from gazer.serving.contract import install_contract
 from gazer.serving.endpoint import Endpoint
 from gazer.serving.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from gazer.serving.state import ServingState
@@ -81,6 +82,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.keyring = KeyRing(settings.serving)
+    install_contract(app, app.state.keyring)
     _add_error_handlers(app)
     app.include_router(inference.router)
     app.include_router(admin.router)
@@ -108,13 +110,17 @@ def _add_platform_routes(app: FastAPI) -> None:
         """Liveness."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["platform"])
+    @app.get("/readyz", tags=["platform"], response_model=inference.ServerReady,
+             responses={503: {"model": inference.ServerReady,
+                              "description": "An always-on endpoint has no model loaded yet"}})
     def readyz(request: Request) -> JSONResponse:
         """Readiness: 200 once every always-on endpoint has a model loaded, else 503."""
         ready = inference.ready(request).ready
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["platform"], response_class=Response)
+    @app.get("/metrics", tags=["platform"], response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "Prometheus text exposition format"}})
     def metrics(request: Request) -> Response:
         """Prometheus metrics."""
         return Response(inference.state_of(request).metrics.render(),
@@ -145,7 +151,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
-        return _error(kind, str(exc.detail), exc.status_code)
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no route {_request.url.path}; see /docs for the routes"
+        elif exc.status_code == 405:
+            detail = (f"{_request.method} is not allowed on {_request.url.path}; allowed: "
+                      f"{(exc.headers or {}).get('Allow', '?')}")
+        return _error(kind, detail, exc.status_code, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> JSONResponse:

@@ -13,13 +13,20 @@ from typing import Any
 import pandas as pd
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel
 
-from gazer.errors import InvalidInput, NotFound, PayloadTooLarge
+from gazer.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from gazer.serving.auth import require
+from gazer.serving.contract import errors
 
 router = APIRouter(prefix="/api/batch", tags=["batch jobs"],
                    dependencies=[require("predict")])
 MAX_UPLOAD = 50 * 2**20
+
+
+class JobStarted(BaseModel):
+    job: str
+    status_url: str
 
 
 @dataclasses.dataclass
@@ -74,10 +81,10 @@ def _run(settings: Any, job: JobState, column: str) -> None:
         ledger.close()
 
 
-@router.post("/jobs", status_code=202)
+@router.post("/jobs", status_code=202, response_model=JobStarted)
 def start_job(request: Request, file: UploadFile = File(description="A CSV with a text column"),
               column: str = Form("text"), model: str = Form("summarizer@champion")
-              ) -> dict[str, Any]:
+              ) -> JobStarted:
     """Store the upload in ``landing/uploads/`` and start a batch job on it."""
     state = request.app.state.gazer
     data = file.file.read(MAX_UPLOAD + 1)
@@ -98,7 +105,7 @@ def start_job(request: Request, file: UploadFile = File(description="A CSV with 
     job = JobState(job_id, model, key, f"output/uploads/{job_id}")
     _jobs(request)[job_id] = job
     threading.Thread(target=_run, args=(state.settings, job, column), daemon=True).start()
-    return {"job": job_id, "status_url": f"/api/batch/jobs/{job_id}"}
+    return JobStarted(job=job_id, status_url=f"/api/batch/jobs/{job_id}")
 
 
 def _job(request: Request, job_id: str) -> JobState:
@@ -108,7 +115,7 @@ def _job(request: Request, job_id: str) -> JobState:
     return job
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", responses=errors(404))
 def job_status(job_id: str, request: Request) -> dict[str, Any]:
     """Status, rows done of rows total, counts, and the download link when done."""
     job = _job(request, job_id)
@@ -118,14 +125,18 @@ def job_status(job_id: str, request: Request) -> dict[str, Any]:
     return out
 
 
-@router.get("/jobs/{job_id}/result.csv")
+@router.get("/jobs/{job_id}/result.csv", response_class=Response, responses={
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+          "description": "The input rows with prediction and error columns"},
+    **errors(404, 409)})
 def job_result(job_id: str, request: Request) -> Response:
     """The input rows with a ``prediction`` column (empty for rows in the errors file)."""
     from gazer.storage.resolve import storage_from_settings
 
     job = _job(request, job_id)
     if job.status != "done":
-        raise NotFound(f"batch job {job_id} is {job.status}, not done")
+        raise Conflict(f"batch job {job_id} is {job.status}, not done: poll "
+                       f"/api/batch/jobs/{job_id} until its status is done")
     storage = storage_from_settings(request.app.state.gazer.settings)
     inputs = pd.read_csv(io.BytesIO(storage.read_bytes(job.input_key)), dtype=str,
                          keep_default_na=False)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from gazer.errors import InvalidInput, ModelNotReady
 from gazer.serving.auth import require
+from gazer.serving.contract import errors
 from gazer.serving.middleware import request_id
 from gazer.serving.protocol import (
     InferenceRequest,
@@ -45,7 +46,7 @@ def ready(request: Request) -> ServerReady:
 
 
 @router.get("/models/{name}", response_model=ModelMetadata,
-            dependencies=[require("predict")])
+            dependencies=[require("predict")], responses=errors(404))
 def metadata(name: str, request: Request) -> ModelMetadata:
     """Versions loaded, input and output tensors, and the endpoint's state."""
     endpoint = state_of(request).endpoint(name)
@@ -67,7 +68,7 @@ def metadata(name: str, request: Request) -> ModelMetadata:
 
 
 @router.get("/models/{name}/ready", response_model=ModelReady,
-            dependencies=[require("predict")])
+            dependencies=[require("predict")], responses=errors(404))
 def model_ready(name: str, request: Request) -> ModelReady:
     """Whether the endpoint can answer now (a serverless one loads on demand)."""
     endpoint = state_of(request).endpoint(name)
@@ -77,9 +78,7 @@ def model_ready(name: str, request: Request) -> ModelReady:
 
 @router.post("/models/{name}/infer", response_model=InferenceResponse,
              dependencies=[require("predict")],
-             responses={404: {"description": "no such model"},
-                        422: {"description": "input does not match the expected shape or type"},
-                        503: {"description": "model not loaded yet; see Retry-After"}})
+             responses=errors(404, 503))
 def infer(name: str, body: InferenceRequest, request: Request) -> InferenceResponse:
     """Predict. ``parameters.key`` (or header ``X-Request-Key``) keeps canary routing sticky."""
     state = state_of(request)

@@ -52,7 +52,8 @@ def mount(app: FastAPI) -> None:
     @app.post("/guessjapanesecharacter", response_model=Guess, tags=["characters"],
               dependencies=[require("predict")],
               responses={413: {"description": "file over the size limit"},
-                         422: {"description": "not an image, or an empty one"}})
+                         422: {"description": "not an image, or an empty one"},
+                         503: {"description": "no model loaded yet"}})
     def guess_route(
         request: Request,
         pfile: UploadFile = File(description="A PNG/JPEG of one character, any size or colour"),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from gazer.errors import NotFound
 from gazer.serving.auth import require
+from gazer.serving.contract import errors
 from gazer.storage.resolve import storage_from_settings
 
 DEFAULT_SQL = ("SELECT topic, count(*) AS messages, round(avg(sentiment_pos), 3) AS pos, "
@@ -70,7 +71,7 @@ def mount(app: FastAPI) -> None:
         return storage_from_settings(request.app.state.gazer.settings)
 
     @app.post("/api/enrichment/query", response_model=QueryResult, tags=["enrichment"],
-              dependencies=[require("query")])
+              dependencies=[require("query")], responses=errors(404, 500))
     def query(body: QueryRequest, request: Request) -> QueryResult:
         """Run SQL (DuckDB) over the ``enrichment.*`` tables the workflows wrote."""
         from gazer.apps.enrichment.query import run_query
@@ -84,8 +85,10 @@ def mount(app: FastAPI) -> None:
                            truncated=result.truncated)
 
     @app.get("/api/enrichment/sentiment.png", tags=["enrichment"],
-             dependencies=[require("query")],
-             response_class=Response, responses={200: {"content": {"image/png": {}}}})
+             dependencies=[require("query")], responses={**errors(404, 500), 200: {
+                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                 "description": "A PNG chart"}},
+             response_class=Response)
     def chart(request: Request, table: str = Query("social_listening", pattern=r"^\w+$")
               ) -> Response:
         """Mean sentiment per topic per day, as a PNG."""

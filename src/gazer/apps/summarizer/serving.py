@@ -37,7 +37,8 @@ def mount(app: FastAPI) -> None:
     """Add ``POST /summarize`` and the page ``/apps/summarizer``."""
 
     @app.post("/summarize", response_model=SummarizeResponse, tags=["summarizer"],
-              dependencies=[require("predict")])
+              dependencies=[require("predict")],
+              responses={503: {"description": "no model loaded yet"}})
     def summarize(body: SummarizeRequest, request: Request) -> SummarizeResponse:
         """Extractive summary: sentences of the input, in document order."""
         state = request.app.state.gazer
