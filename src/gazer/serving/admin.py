@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gazer.registry.promotion import promote, rollback
 from gazer.serving.auth import require
@@ -17,10 +17,14 @@ router = APIRouter(prefix="/admin", tags=["admin (API key)"],
 
 
 class PromoteBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     version: int = Field(ge=1, description="The version to make champion.")
 
 
 class TrafficBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     policy: Literal["champion", "canary", "shadow"]
     canary_weight: float = Field(default=0.1, ge=0.0, le=1.0)
 

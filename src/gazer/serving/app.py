@@ -152,6 +152,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
         detail = str(exc.detail)
+        if exc.status_code == 400:  # FastAPI's own: a body it could not decode at all
+            return _error("InvalidInput", f"the request body could not be read: {detail}; "
+                                          f"expected the declared content type", 422)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {_request.url.path}; see /docs for the routes"
         elif exc.status_code == 405:

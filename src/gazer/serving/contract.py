@@ -68,9 +68,20 @@ def install_contract(app: FastAPI, keyring: KeyRing) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Every ``APIRoute``, also inside included routers (FastAPI 0.165 wraps them)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif getattr(route, "original_router", None) is not None:
+            found += _api_routes(route.original_router.routes)
+    return found
+
+
 def _rewrite(schema: dict[str, Any], app: FastAPI, keyring: KeyRing) -> None:
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in _api_routes(app.routes):
+        if not route.include_in_schema:
             continue
         path = schema["paths"].get(route.path_format, {})
         common = _common_statuses(route.dependant)

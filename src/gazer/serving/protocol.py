@@ -10,7 +10,7 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gazer.errors import InvalidInput
 
@@ -25,6 +25,8 @@ _NUMPY = {"BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np
 class RequestInput(BaseModel):
     """One input tensor: its name, shape, datatype and row-major flattened data."""
 
+    model_config = ConfigDict(strict=True)
+
     name: str = Field(examples=["input-0"])
     shape: list[int] = Field(examples=[[1, 30]], min_length=1, max_length=8)
     datatype: Datatype = Field(examples=["FP64"])
@@ -38,6 +40,8 @@ class RequestOutput(BaseModel):
 
 class InferenceRequest(BaseModel):
     """``POST /v2/models/{name}/infer`` body."""
+
+    model_config = ConfigDict(strict=True)
 
     id: str | None = None
     parameters: dict[str, Any] | None = None

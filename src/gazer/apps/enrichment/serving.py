@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gazer.errors import NotFound
 from gazer.serving.auth import require
@@ -21,6 +21,8 @@ DEFAULT_SQL = ("SELECT topic, count(*) AS messages, round(avg(sentiment_pos), 3)
 
 
 class QueryRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     sql: str = Field(min_length=1, max_length=20_000, examples=[DEFAULT_SQL])
     limit: int = Field(default=1000, ge=1, le=10_000)
 

@@ -17,7 +17,7 @@ ENDPOINT = "summarizer"
 class SummarizeRequest(BaseModel):
     """The seed API's body, plus optional length controls."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, strict=True)
 
     text: str = Field(alias="Text", min_length=1, max_length=200_000,
                       description="The document to summarise")

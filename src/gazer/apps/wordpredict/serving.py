@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gazer.apps.wordpredict.model import MAX_WORD_CHARS, check_words
 from gazer.errors import InvalidInput
@@ -36,9 +36,19 @@ class Prediction(BaseModel):
     model_version: int
 
 
+# One word as the server reads it: stripped of spaces, then 1 to MAX_WORD_CHARS characters.
+WORD = rf"\s*[^,\s](?:[^,]{{0,{MAX_WORD_CHARS - 2}}}[^,\s])?\s*"
+
+
 class PredictRequest(BaseModel):
-    input: list[str] = Field(description="3 words before the hidden word, then 3 after",
-                             examples=[["Feu", "clic", "a", "i", "seleccioneu", "el"]])
+    model_config = ConfigDict(strict=True)
+
+    # The schema states the rule check_words enforces, so its messages stay the clear ones.
+    input: list[str] = Field(
+        description="3 words before the hidden word, then 3 after",
+        examples=[["Feu", "clic", "a", "i", "seleccioneu", "el"]],
+        json_schema_extra={"minItems": 6, "maxItems": 6, "items": {
+            "type": "string", "pattern": f"^{WORD}$"}})
     top_k: int | None = Field(default=None, ge=1, le=50)
 
 
@@ -70,7 +80,8 @@ def mount(app: FastAPI) -> None:
         request: Request,
         words: str = Query(description="6 comma-separated words: 3 before the hidden word, "
                                        "then 3 after", examples=["Feu,clic,a,i,seleccioneu,el"],
-                           max_length=6 * (MAX_WORD_CHARS + 1)),
+                           max_length=6 * (MAX_WORD_CHARS + 1),
+                           json_schema_extra={"pattern": f"^{WORD}(?:,{WORD}){{5}}$"}),
         top_k: int | None = Query(None, ge=1, le=50, description="Also return this many "
                                                                  "candidates"),
     ) -> Prediction:
