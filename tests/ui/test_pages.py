@@ -150,13 +150,15 @@ def test_wordpredict_page_checks_the_count_and_shows_the_top_5(
 
 
 @pytest.mark.integration
-def test_enrichment_page_runs_sql_and_shows_the_chart(
+def test_enrichment_page_asks_for_a_key_once_then_runs_sql_and_shows_the_chart(
     browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gazer.apps.enrichment import steps
     from gazer.apps.enrichment.messages import normalise
 
-    settings = settings_for(tmp_path)
+    key = "analyst-key-0123456789"
+    settings = settings_for(tmp_path, api_keys=[{"name": "analyst", "key": key,
+                                                 "scopes": ["query"]}])
     monkeypatch.setenv("GAZER_HOME", str(settings.home))
     frame = normalise([{"text": f"m{i}", "source": "social",
                         "created_at": f"2026-11-0{1 + i % 3}T10:00:00Z"} for i in range(6)])
@@ -167,14 +169,22 @@ def test_enrichment_page_runs_sql_and_shows_the_chart(
     steps.write_partitioned.fn(frame, table="social_listening")
     with live_server(create_app(settings, endpoints=[])) as base:
         page = browser.new_page()
+        prompts: list[str] = []
+
+        def answer(dialog: Any) -> None:
+            prompts.append(dialog.message)
+            dialog.accept(key)
+
+        page.on("dialog", answer)
         page.goto(f"{base}/apps/enrichment")
+        page.wait_for_function("document.querySelector('#chart').naturalWidth > 100")
         page.click("#run")
         page.wait_for_selector("#result tr:nth-child(3)", timeout=15_000)
         cells = page.locator("#result tr").all_inner_texts()
         assert cells[0].split("\t")[:2] == ["topic", "messages"]
         assert "products" in cells[1] + cells[2] and "workplace" in cells[1] + cells[2]
         assert page.locator("#count").inner_text() == "2 rows"
-        assert page.evaluate("document.querySelector('#chart').naturalWidth") > 100
+        assert len(prompts) == 1 and "query" in prompts[0]  # asked once, kept for the tab
         page.fill("#sql", "SELECT nope FROM enrichment.social_listening")
         page.click("#run")
         page.wait_for_function("document.querySelector('#error').textContent.length > 0")

@@ -9,8 +9,8 @@ that gazer never sends. ``install_contract`` rewrites the generated document onc
   takes parameters or a body, 413 when it takes a body (the body-limit middleware), 401 and
   403 when it needs a scope; the rest (404, 409, 503, ...) a route declares itself with
   ``responses=errors(404, ...)``;
-- an operation whose scope is open without a key (no keys configured) says so: its security
-  requirement includes the empty one.
+- a scoped operation names its scope (``x-gazer-scope``), and one whose scope is open without
+  a key (no keys configured) says so: its security requirement includes the empty one.
 """
 
 from __future__ import annotations
@@ -99,8 +99,10 @@ def _rewrite(schema: dict[str, Any], app: FastAPI, keyring: KeyRing) -> None:
                 if not content or "HTTPValidationError" in str(content.get("schema", "")):
                     entry["content"] = {"application/json": {
                         "schema": {"$ref": "#/components/schemas/Error"}}}
-            if scope is not None and scope in keyring.anonymous:
-                operation["security"] = [{}, *operation.get("security", [])]
+            if scope is not None:
+                operation["x-gazer-scope"] = scope
+                if scope in keyring.anonymous:
+                    operation["security"] = [{}, *operation.get("security", [])]
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)

@@ -1,11 +1,33 @@
 // Small helpers shared by every page; no build step.
+
+// fetch() with the API key this browser tab was given, if any. On a 401 or 403 the page asks
+// for a key once, keeps it in sessionStorage (never in the HTML, gone with the tab) and retries.
+async function gazerFetch(url, options = {}) {
+  const send = () => {
+    const key = sessionStorage.getItem("gazer.apiKey");
+    const headers = new Headers(options.headers || {});
+    if (key) headers.set("Authorization", `Bearer ${key}`);
+    return fetch(url, { ...options, headers });
+  };
+  let response = await send();
+  if (response.status === 401 || response.status === 403) {
+    const detail = (await response.clone().json().catch(() => ({}))).detail || "";
+    const key = window.prompt(`This server needs an API key. ${detail}\nAPI key:`);
+    if (key) {
+      sessionStorage.setItem("gazer.apiKey", key.trim());
+      response = await send();
+    }
+  }
+  return response;
+}
+
 window.gazer = {
   async refreshEndpoints(selector, everyMs) {
     const table = document.querySelector(selector);
     if (!table) return;
     const update = async () => {
       try {
-        const rows = await (await fetch("/api/endpoints")).json();
+        const rows = await (await gazerFetch("/api/endpoints")).json();
         for (const e of rows) {
           const tr = table.querySelector(`tr[data-endpoint="${e.name}"]`);
           if (!tr) continue;

@@ -39,7 +39,7 @@
     error.textContent = "";
     const form = new FormData();
     form.append("pfile", blob, "character.png");
-    const response = await fetch("/guessjapanesecharacter?top_k=3", { method: "POST", body: form });
+    const response = await gazerFetch("/guessjapanesecharacter?top_k=3", { method: "POST", body: form });
     const body = await response.json();
     if (!response.ok) {
       top.innerHTML = "";

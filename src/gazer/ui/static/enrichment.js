@@ -5,7 +5,7 @@
     event.preventDefault();
     $("error").textContent = "";
     $("count").textContent = "running...";
-    const response = await fetch("/api/enrichment/query", {
+    const response = await gazerFetch("/api/enrichment/query", {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ sql: $("sql").value, limit: 500 }),
     });
@@ -22,8 +22,12 @@
     }
     $("count").textContent = `${result.rows.length} rows${result.truncated ? " (truncated)" : ""}`;
   });
+  // The chart goes through gazerFetch too, so it carries the API key when the server needs one.
   const table = $("table");
-  if (table) table.addEventListener("change", () => {
-    $("chart").src = `/api/enrichment/sentiment.png?table=${encodeURIComponent(table.value)}`;
-  });
+  const showChart = async () => {
+    const response = await gazerFetch(`/api/enrichment/sentiment.png?table=${encodeURIComponent(table.value)}`);
+    if (!response.ok) { $("error").textContent = (await response.json()).detail; return; }
+    $("chart").src = URL.createObjectURL(await response.blob());
+  };
+  if (table) { table.addEventListener("change", showChart); showChart(); }
 })();

@@ -5,7 +5,7 @@
     $("error").textContent = "";
     const body = { Text: $("text").value };
     if ($("k").value) body.k = parseInt($("k").value, 10);
-    const post = (url) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const post = (url) => gazerFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const response = await post("/summarize");
     const result = await response.json();
     if (!response.ok) { $("error").textContent = result.detail; return; }
@@ -31,11 +31,11 @@
     const form = new FormData();
     form.append("file", $("csv").files[0]);
     form.append("column", $("column").value);
-    const started = await fetch("/api/batch/jobs", { method: "POST", body: form });
+    const started = await gazerFetch("/api/batch/jobs", { method: "POST", body: form });
     const job = await started.json();
     if (!started.ok) { $("batch-error").textContent = job.detail; return; }
     const poll = async () => {
-      const s = await (await fetch(job.status_url)).json();
+      const s = await (await gazerFetch(job.status_url)).json();
       $("bar").max = Math.max(s.rows_total, 1);
       $("bar").value = s.rows_done;
       $("rows").textContent = `${s.rows_done} / ${s.rows_total} rows (${s.status})`;

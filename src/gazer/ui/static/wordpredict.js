@@ -11,7 +11,7 @@
         `(got ${before.length} before and ${after.length} after).`;
       return;
     }
-    const response = await fetch("/predicted-word", {
+    const response = await gazerFetch("/predicted-word", {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ input: [...before, ...after], top_k: 5 }),
     });
