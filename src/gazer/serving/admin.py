@@ -11,6 +11,7 @@ from gazer.registry.promotion import promote, rollback
 from gazer.serving.auth import require
 from gazer.serving.contract import errors
 from gazer.serving.inference import state_of
+from gazer.serving.protocol import JsonInt
 
 router = APIRouter(prefix="/admin", tags=["admin (API key)"],
                    dependencies=[require("admin")])
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/admin", tags=["admin (API key)"],
 class PromoteBody(BaseModel):
     model_config = ConfigDict(strict=True)
 
-    version: int = Field(ge=1, description="The version to make champion.")
+    version: JsonInt = Field(ge=1, description="The version to make champion.")
 
 
 class TrafficBody(BaseModel):

@@ -25,7 +25,7 @@ from gazer.monitoring.predictions import PredictionLog
 from gazer.registry.protocol import Registry
 from gazer.serving import admin, batch_api, inference
 from gazer.serving.auth import KeyRing, require
-from gazer.serving.contract import install_contract
+from gazer.serving.contract import allowed_methods, install_contract
 from gazer.serving.endpoint import Endpoint
 from gazer.serving.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from gazer.serving.state import ServingState
@@ -157,10 +157,12 @@ def _add_error_handlers(app: FastAPI) -> None:
                                           f"expected the declared content type", 422)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {_request.url.path}; see /docs for the routes"
-        elif exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(_request.app, _request.url.path))
             detail = (f"{_request.method} is not allowed on {_request.url.path}; allowed: "
-                      f"{(exc.headers or {}).get('Allow', '?')}")
-        return _error(kind, detail, exc.status_code, dict(exc.headers or {}))
+                      f"{headers['Allow']}")
+        return _error(kind, detail, exc.status_code, headers)
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> JSONResponse:

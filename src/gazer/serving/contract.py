@@ -79,6 +79,13 @@ def _api_routes(routes: list[Any]) -> list[APIRoute]:
     return found
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route takes on ``path`` (two routes may share one path)."""
+    methods = {m for route in _api_routes(app.routes) if route.path_regex.match(path)
+               for m in route.methods or ()}
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
 def _rewrite(schema: dict[str, Any], app: FastAPI, keyring: KeyRing) -> None:
     for route in _api_routes(app.routes):
         if not route.include_in_schema:

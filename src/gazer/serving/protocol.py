@@ -7,10 +7,10 @@ data matches the declared shape and datatype and says what was expected when not
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gazer.errors import InvalidInput
 
@@ -22,13 +22,27 @@ _NUMPY = {"BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np
           "BYTES": np.object_}
 
 
+def _integral(value: Any) -> Any:
+    """``3.0`` is an integer in JSON (Schema); strict models would refuse it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer in a strict request body: refuses "3", true and 3.5, accepts 3 and 3.0.
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
+def json_int(ge: int, le: int) -> Any:
+    """``JsonInt`` within bounds, the bounds stated in the schema (``minimum``/``maximum``)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_integral)]
+
+
 class RequestInput(BaseModel):
     """One input tensor: its name, shape, datatype and row-major flattened data."""
 
     model_config = ConfigDict(strict=True)
 
     name: str = Field(examples=["input-0"])
-    shape: list[int] = Field(examples=[[1, 30]], min_length=1, max_length=8)
+    shape: list[JsonInt] = Field(examples=[[1, 30]], min_length=1, max_length=8)
     datatype: Datatype = Field(examples=["FP64"])
     parameters: dict[str, Any] | None = None
     data: list[Any] = Field(examples=[[0.0] * 30])

@@ -53,6 +53,7 @@ def mount(app: FastAPI) -> None:
               dependencies=[require("predict")],
               responses={413: {"description": "file over the size limit"},
                          422: {"description": "not an image, or an empty one"},
+                         404: {"description": "the characters endpoint is not served"},
                          503: {"description": "no model loaded yet"}})
     def guess_route(
         request: Request,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gazer.errors import NotFound
 from gazer.serving.auth import require
 from gazer.serving.contract import errors
+from gazer.serving.protocol import JsonInt
 from gazer.storage.resolve import storage_from_settings
 
 DEFAULT_SQL = ("SELECT topic, count(*) AS messages, round(avg(sentiment_pos), 3) AS pos, "
@@ -24,7 +25,7 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(strict=True)
 
     sql: str = Field(min_length=1, max_length=20_000, examples=[DEFAULT_SQL])
-    limit: int = Field(default=1000, ge=1, le=10_000)
+    limit: JsonInt = Field(default=1000, ge=1, le=10_000)
 
 
 class QueryResult(BaseModel):

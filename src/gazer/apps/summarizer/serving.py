@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
+from gazer.serving.protocol import json_int
 
 ENDPOINT = "summarizer"
 
@@ -21,7 +22,8 @@ class SummarizeRequest(BaseModel):
 
     text: str = Field(alias="Text", min_length=1, max_length=200_000,
                       description="The document to summarise")
-    k: int | None = Field(default=None, ge=1, le=200, description="Sentences to keep")
+    k: json_int(1, 200) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Sentences to keep")
     ratio: float | None = Field(default=None, gt=0, le=1,
                                 description="Share of sentences to keep (instead of k)")
 
@@ -38,7 +40,8 @@ def mount(app: FastAPI) -> None:
 
     @app.post("/summarize", response_model=SummarizeResponse, tags=["summarizer"],
               dependencies=[require("predict")],
-              responses={503: {"description": "no model loaded yet"}})
+              responses={404: {"description": "the summarizer endpoint is not served"},
+                         503: {"description": "no model loaded yet"}})
     def summarize(body: SummarizeRequest, request: Request) -> SummarizeResponse:
         """Extractive summary: sentences of the input, in document order."""
         state = request.app.state.gazer

@@ -18,6 +18,7 @@ from gazer.apps.wordpredict.model import MAX_WORD_CHARS, check_words
 from gazer.errors import InvalidInput
 from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
+from gazer.serving.protocol import json_int
 
 ENDPOINT = "wordpredict"
 
@@ -49,7 +50,7 @@ class PredictRequest(BaseModel):
         examples=[["Feu", "clic", "a", "i", "seleccioneu", "el"]],
         json_schema_extra={"minItems": 6, "maxItems": 6, "items": {
             "type": "string", "pattern": f"^{WORD}$"}})
-    top_k: int | None = Field(default=None, ge=1, le=50)
+    top_k: json_int(1, 50) | None = None  # type: ignore[valid-type]
 
 
 def predict_words(request: Request, words: list[str], top_k: int | None) -> Prediction:
@@ -71,6 +72,7 @@ def mount(app: FastAPI) -> None:
     errors: dict[int | str, dict[str, Any]] = {
         422: {"description": "not exactly 6 words, an empty word, or a word over "
                              f"{MAX_WORD_CHARS} characters"},
+        404: {"description": "the wordpredict endpoint is not served"},
         503: {"description": "no model loaded yet"}}
 
     @app.get("/predicted-word", response_model=Prediction, response_model_exclude_none=True,
