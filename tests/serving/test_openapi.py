@@ -14,8 +14,8 @@ from tests.serving.factory import live_server, registry_with, settings_for
 
 
 def test_no_generated_input_makes_the_server_fail(tmp_path: Path) -> None:
-    app = create_app(settings_for(tmp_path, admin_api_key="admin-key-0123456789"), registry=registry_with(2),
-                     endpoints=[EndpointSettings(name="m")])
+    app = create_app(settings_for(tmp_path, admin_api_key="admin-key-0123456789"),
+                     registry=registry_with(2), endpoints=[EndpointSettings(name="m")])
     with live_server(app) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
