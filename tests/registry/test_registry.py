@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from gazer.errors import InvalidInput, ModelNotFound
+from gazer.errors import Conflict, InvalidInput, ModelNotFound
 from gazer.registry import (
     CHALLENGER,
     CHAMPION,
@@ -78,7 +78,7 @@ def test_promote_and_rollback_walk_the_champion_history(registry: Registry) -> N
     assert registry.get_version("clf", CHAMPION).version == 3
     assert rollback(registry, "clf").version == 1
     assert [h["version"] for h in champion_history(registry, "clf")] == [1, 3, 1]
-    with pytest.raises(InvalidInput, match="no earlier champion"):
+    with pytest.raises(Conflict, match="no earlier champion"):
         rollback(registry, "clf")
 
 
