@@ -80,3 +80,24 @@ def test_statements_are_judged_from_duckdbs_parse(sql: str, rule: str | None) ->
         with pytest.raises(QueryRefused) as err:
             check_statement(sql)
         assert err.value.rule == rule
+
+
+def test_every_table_function_duckdb_knows_is_refused_but_the_allowed_ones() -> None:
+    import duckdb
+
+    from gazer.sql.statement import ALLOWED_TABLE_FUNCTIONS
+
+    con = duckdb.connect()
+    names = sorted({row[0] for row in con.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE function_type = 'table'").fetchall()})
+    con.close()
+    assert {"read_csv", "read_parquet", "read_text", "glob", "sniff_csv"} <= set(names)
+    refused = []
+    for name in names:
+        if name in ALLOWED_TABLE_FUNCTIONS:
+            continue
+        with pytest.raises(QueryRefused) as err:
+            check_statement(f"SELECT * FROM {name}('/etc/passwd')")
+        assert err.value.rule == "table-function"
+        refused.append(name)
+    assert len(refused) >= 50
