@@ -96,7 +96,7 @@ def _register(con: Any, storage: Any, tables: Sequence[Table]) -> None:
         qualified = f"{_quoted(schema)}.{_quoted(name)}" if schema else _quoted(name)
         con.register(f"_arrow_{i}", arrow_dataset(storage, table))
         view = f'CREATE VIEW {qualified} AS SELECT * FROM "_arrow_{i}"'  # nosec B608 # quoted
-        con.execute(view)  # identifiers of gazer's own tables, before the user's SQL runs
+        con.execute(view)  # identifiers of gazer's own tables, before any user SQL runs
 
 
 def _quoted(identifier: str) -> str:

@@ -46,8 +46,8 @@ def sentiment_chart(sandbox: Any, storage: Any, table: str) -> bytes:
     known = tables(storage)
     if table not in known:
         raise NotFound(f"no enrichment table {table!r}; tables: {', '.join(known) or 'none'}")
-    sql = ("SELECT topic, CAST(date AS VARCHAR) AS day, avg(sentiment_compound) AS sentiment, "
-           f'count(*) AS n FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2')  # nosec B608 # a known table
+    sql = ("SELECT topic, CAST(date AS VARCHAR) AS day, avg(sentiment_compound) AS sentiment, "  # nosec B608 # table checked above
+           f'count(*) AS n FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2')
     frame = run_query(sandbox, storage, sql).frame
     fig, ax = plt.subplots(figsize=(8, 3.8))
     for topic, part in frame.groupby("topic"):
