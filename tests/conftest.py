@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +20,35 @@ from gazer.tracking.memory import MemoryTracker
 
 pytest_plugins = ["tests.servers"]
 os.environ.setdefault("GAZER_TRACKING__CO2", "false")
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Adopt orphans: a process a test started that outlives its parent is reparented to
+    this one (not to init), so the check below sees it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the suite when processes it started outlive it: a test stops what it starts."""
+    import psutil
+
+    from multiprocessing import resource_tracker
+
+    own_tracker = getattr(resource_tracker._resource_tracker, "_pid", None)  # ends with us
+    children = [p for p in psutil.Process().children(recursive=True) if p.pid != own_tracker]
+    _, alive = psutil.wait_procs(children, timeout=15)
+    if not alive:
+        return
+    lines = []
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            lines.append(f"  pid {proc.pid}: {' '.join(proc.cmdline())[:200]}")
+            proc.kill()
+    sys.stderr.write("\nprocesses started by the tests outlived them (killed now):\n"
+                     + "\n".join(lines) + "\n")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -81,13 +81,13 @@ r = BatchRunner(store, store, ledger, workers=1).run(spec, slow_upper, 1)
 print("RESULT", r.rows, r.skipped_chunks)
 """
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(root)})
+                            env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True)
     parts = tmp_path / "store" / "output" / "upper" / "_parts"
     deadline = time.time() + 120
     while len(list(parts.glob("part-*.parquet"))) < 4:
         assert proc.poll() is None and time.time() < deadline
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the machine dies: the job and its pool workers
     proc.wait(30)
     assert not (tmp_path / "store" / "output" / "upper" / "_SUCCESS").exists()
     finished_before = len(list(parts.glob("part-*.parquet")))

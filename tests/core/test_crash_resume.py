@@ -25,13 +25,13 @@ def test_kill_9_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path)
     marker.mkdir()
     params = [f"--param={name}.marker_dir={marker}"
               for name in ("produce", "wait_then_double", "total")]
-    proc = _gazer(env, "run", "tests.core.crashable:pipeline", *params)
+    proc = _gazer(env, "run", "tests.core.crashable:pipeline", *params, start_new_session=True)
     deadline = time.time() + 120
     while not (marker / "started").exists():
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
         assert time.time() < deadline, "the run never reached its middle step"
         time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the machine dies: the run and any step process
     proc.wait(30)
 
     store = SqlRunStore(f"sqlite:///{tmp_path / 'home' / 'runs.db'}")
