@@ -323,7 +323,7 @@ def query_cmd(
     sql: Annotated[str, typer.Argument(help="SQL over enrichment.<table> views (DuckDB).")],
     output: Annotated[str, typer.Option(
         "--format", help="table, csv or json.")] = "table",
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 1000,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 1000,
 ) -> None:
     """Query what the enrichment workflows wrote (partitioned Parquet, local or S3)."""
     from gazer.apps.enrichment.query import run_query

@@ -21,6 +21,7 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     ├── PayloadTooLarge (413)
     ├── QueryLimitExceeded (422)
     ├── QueryCrashed (500)
+    ├── QueryBusy (503)
     ├── StorageError (502)
     │   └── StorageUnavailable (503)
     ├── TrackingError (502)
@@ -75,6 +76,7 @@ class QueryRefused(InvalidInput):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(f"query refused ({rule}): {message}")
         self.rule = rule
+        self.message = message
 
 
 class NotFound(GazerError, LookupError):
@@ -144,6 +146,13 @@ class QueryCrashed(GazerError):
     """The worker process running user SQL died; the server itself is unaffected."""
 
     status_code = 500
+
+
+class QueryBusy(GazerError):
+    """Every SQL worker stayed busy for the queue timeout; retry shortly."""
+
+    status_code = 503
+    retry_after_s = 2
 
 
 class StorageError(GazerError):

@@ -61,7 +61,9 @@ class QuerySettings(BaseModel):
     threads: int = Field(default=2, ge=1)
     max_rows: int = Field(default=10_000, ge=1)
     temp_limit: str = "2GB"
+    max_result_bytes: int = Field(default=64 * 2**20, ge=1)
     workers: int = Field(default=1, ge=1)
+    queue_s: float = Field(default=5.0, ge=0)
 
 
 class EndpointSettings(BaseModel):

@@ -109,3 +109,13 @@ def test_a_public_bind_without_keys_refuses_to_start(
     err = capsys.readouterr().err
     assert exit_.value.code == 2
     assert err.startswith("error: refusing to serve on 0.0.0.0") and "--allow-anonymous" in err
+
+
+def test_pages_show_no_guarded_data_when_keys_are_configured(client: TestClient) -> None:
+    operator = client.get("/operator")
+    assert operator.status_code == 200
+    assert 'data-model="m"' not in operator.text and "This server uses API keys" in operator.text
+    home = client.get("/")
+    assert "needs an API key" in home.text and "v1" not in home.text
+    hidden = client.post("/api/summarize/sentences", json={"Text": "One. Two."})
+    assert hidden.status_code == 401  # a route outside the schema still needs its scope

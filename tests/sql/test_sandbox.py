@@ -101,3 +101,53 @@ def test_every_table_function_duckdb_knows_is_refused_but_the_allowed_ones() -> 
         assert err.value.rule == "table-function"
         refused.append(name)
     assert len(refused) >= 50
+
+
+def test_a_result_over_the_byte_cap_is_cut_and_marked_truncated(
+        tmp_path: Path, tables: list[Table]) -> None:
+    with sandbox_for(tmp_path, max_result_bytes=8 * 2**20) as sandbox:
+        result = sandbox.run("SELECT repeat('x', 1000000) AS big FROM range(200)", tables)
+        small = sandbox.run("SELECT repeat('x', 10) AS s FROM range(200)", tables)
+    assert result.truncated is True and 0 < len(result.frame) < 10
+    assert small.truncated is False and len(small.frame) == 200
+
+
+def test_a_failure_inside_the_worker_is_an_answer_and_the_worker_stays_up(
+        tmp_path: Path, tables: list[Table]) -> None:
+    with sandbox_for(tmp_path) as sandbox:
+        with pytest.raises(QueryCrashed, match="failed in the SQL worker"):
+            sandbox.run("SELECT 1", [Table("s.gone", "no/such/prefix")])
+        pid = sandbox._idle.queue[0].process.pid
+        assert sandbox.run("SELECT 3 AS three", tables).frame["three"].tolist() == [3]
+        assert sandbox._idle.queue[0].process.pid == pid
+
+
+def test_bad_limits_and_deep_nesting_are_refused_before_any_worker(tmp_path: Path) -> None:
+    from gazer.errors import InvalidInput
+
+    with sandbox_for(tmp_path) as sandbox:
+        with pytest.raises(InvalidInput, match="at least 1"):
+            sandbox.run("SELECT 1", [], max_rows=0)
+        nested = "SELECT " + "(SELECT " * 400 + "1" + ")" * 400
+        with pytest.raises(QueryRefused) as err:
+            sandbox.run(nested, [])
+        assert err.value.rule == "syntax"
+        assert sandbox._idle.qsize() == 0  # no worker was started
+
+
+def test_a_query_waits_for_a_busy_worker_at_most_queue_s_then_gets_503(
+        tmp_path: Path, tables: list[Table]) -> None:
+    from gazer.errors import QueryBusy
+
+    with sandbox_for(tmp_path, timeout_s=3, queue_s=0.2) as sandbox:
+        slow = threading.Thread(target=lambda: pytest.raises(
+            QueryLimitExceeded, sandbox.run,
+            "SELECT count(*) FROM range(100000000) a, range(100000000) b", tables))
+        slow.start()
+        while sandbox._slots.acquire(blocking=False):  # until the slow query holds the slot
+            sandbox._slots.release()
+            time.sleep(0.01)
+        with pytest.raises(QueryBusy) as err:
+            sandbox.run("SELECT 1", tables)
+        assert err.value.status_code == 503 and "stayed busy for 0.2 s" in str(err.value)
+        slow.join()

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gazer.errors import GazerError, ModelNotReady
+from gazer.errors import GazerError
 from gazer.monitoring.predictions import PredictionLog
 from gazer.registry.protocol import Registry
 from gazer.serving import admin, batch_api, inference
@@ -140,8 +140,8 @@ def _error(kind: str, detail: str, status: int, headers: dict[str, str] | None =
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GazerError)
     async def gazer_error(_request: Request, exc: GazerError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ModelNotReady) \
-            else None
+        retry = getattr(exc, "retry_after_s", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
         return _error(type(exc).__name__, str(exc), exc.status_code, headers)
 
     @app.exception_handler(RequestValidationError)

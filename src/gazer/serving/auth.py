@@ -50,8 +50,9 @@ class KeyRing:
             if scope in self.anonymous:
                 return None
             if not self.keys:
+                needed = "admin" if scope == "admin" else f"{scope} (or admin)"
                 raise Forbidden(f"{scope} routes are disabled: configure a key with the "
-                                f"{scope} (or admin) scope in GAZER_SERVING__API_KEYS "
+                                f"{needed} scope in GAZER_SERVING__API_KEYS "
                                 f"(see docs/security.md)")
             raise Unauthorized(f"this route needs an API key with the {scope!r} scope: send "
                                f"'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
@@ -61,7 +62,8 @@ class KeyRing:
             if hmac.compare_digest(given, digest):
                 match = (name, scopes)
         if match is None:
-            raise Unauthorized("the API key is not valid: it matches no configured key")
+            raise Unauthorized(f"the API key is not valid: it matches no configured key; "
+                               f"this route needs one with the {scope!r} scope")
         if scope not in match[1]:
             raise Forbidden(f"the API key {match[0]!r} lacks the {scope!r} scope; it has "
                             f"{', '.join(sorted(match[1]))}")

@@ -5,7 +5,8 @@ that gazer never sends. ``install_contract`` rewrites the generated document onc
 
 - every error status is ``{"error": str, "detail": str}`` (the ``Error`` schema), the body
   the handlers in ``serving/app.py`` send;
-- statuses every route of a kind can return are added from what the route is: 422 when it
+- statuses every route of a kind can return are added from what the route is: 500 (the crash
+  handler, which should never answer but can, on any route), 422 when it
   takes parameters or a body, 413 when it takes a body (the body-limit middleware), 401 and
   403 when it needs a scope; the rest (404, 409, 503, ...) a route declares itself with
   ``responses=errors(404, ...)``;
@@ -83,7 +84,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method some route takes on ``path`` (two routes may share one path)."""
     methods = {m for route in _api_routes(app.routes) if route.path_regex.match(path)
                for m in route.methods or ()}
-    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+    return sorted(methods)
 
 
 def _rewrite(schema: dict[str, Any], app: FastAPI, keyring: KeyRing) -> None:
@@ -117,7 +118,7 @@ def _rewrite(schema: dict[str, Any], app: FastAPI, keyring: KeyRing) -> None:
 
 
 def _common_statuses(dependant: Dependant) -> set[int]:
-    statuses: set[int] = set()
+    statuses: set[int] = {500}  # the crash handler's answer, on any route
     params = _walk(dependant, lambda d: [*d.path_params, *d.query_params, *d.header_params,
                                          *d.cookie_params, *d.body_params])
     if params:

@@ -21,11 +21,11 @@ import contextlib
 import dataclasses
 import os
 import queue
+import shutil
 import subprocess  # nosec B404 # runs only this package's own worker module
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -35,6 +35,7 @@ import pandas as pd
 from gazer.errors import (
     GazerError,
     InvalidInput,
+    QueryBusy,
     QueryCrashed,
     QueryLimitExceeded,
     QueryRefused,
@@ -60,7 +61,6 @@ class QueryResult:
 
     frame: pd.DataFrame
     truncated: bool
-    seconds: float
 
 
 class QuerySandbox:
@@ -76,29 +76,46 @@ class QuerySandbox:
     def run(self, sql: str, tables: Sequence[Table], max_rows: int | None = None
             ) -> QueryResult:
         """The result of ``sql`` over ``tables``; raises ``QueryRefused``,
-        ``QueryLimitExceeded``, ``InvalidInput`` (DuckDB's own error) or ``QueryCrashed``."""
+        ``QueryLimitExceeded``, ``InvalidInput`` (DuckDB's own error), ``QueryBusy`` (every
+        worker taken for ``queue_s``) or ``QueryCrashed``."""
+        if max_rows is not None and max_rows < 1:
+            raise InvalidInput(f"the row limit must be at least 1; got {max_rows}")
+        if self._closed:
+            raise QueryCrashed("the SQL sandbox is closed (the server is shutting down)")
         check_statement(sql)
         cap = min(max_rows or self.limits.max_rows, self.limits.max_rows)
         request = {"sql": sql, "tables": list(tables), "max_rows": cap}
-        started = time.perf_counter()
-        with self._slots:
-            worker = self._take()
-            try:
-                reply = worker.ask(request, self.limits.timeout_s + GRACE_S)
-            except TimeoutError:
-                worker.stop()
-                raise QueryLimitExceeded("timeout", timeout_message(self.limits)) from None
-            except (EOFError, OSError) as exc:
-                code = worker.stop()
-                raise QueryCrashed(f"the SQL worker process died (exit code {code}) while "
-                                   f"running the query; the server is unaffected and the next "
-                                   f"query gets a fresh worker") from exc
-            self._idle.put(worker)
+        if not self._slots.acquire(timeout=self.limits.queue_s):
+            raise QueryBusy(f"all {self.limits.workers} SQL worker(s) stayed busy for "
+                            f"{self.limits.queue_s:g} s; retry shortly (GAZER_QUERY__WORKERS "
+                            f"sets how many queries run at once)")
+        try:
+            reply = self._ask(request)
+        finally:
+            self._slots.release()
         status, payload = reply
         if status != "ok":
             raise _rebuild(payload)
         frame, truncated = payload
-        return QueryResult(frame, truncated, time.perf_counter() - started)
+        return QueryResult(frame, truncated)
+
+    def _ask(self, request: dict[str, Any]) -> tuple[str, Any]:
+        worker = self._take()
+        try:
+            reply = worker.ask(request, self.limits.timeout_s + GRACE_S)
+        except TimeoutError:
+            worker.stop()
+            raise QueryLimitExceeded("timeout", timeout_message(self.limits)) from None
+        except Exception as exc:  # a dead worker or a garbled pipe: never reuse it
+            code = worker.stop()
+            raise QueryCrashed(f"the SQL worker process died (exit code {code}) while "
+                               f"running the query; the server is unaffected and the next "
+                               f"query gets a fresh worker") from exc
+        if self._closed:
+            worker.stop()
+        else:
+            self._idle.put(worker)
+        return reply
 
     def _take(self) -> _Worker:
         while True:
@@ -134,9 +151,10 @@ class _Worker:
     """
 
     def __init__(self, settings: Settings) -> None:
+        self.spill = tempfile.mkdtemp(prefix="gazer-sql-")  # DuckDB's only writable folder
         self.process = subprocess.Popen(  # nosec B603 # fixed argv, no shell
-            [sys.executable, "-m", "gazer.sql.worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, cwd=tempfile.gettempdir())
+            [sys.executable, "-m", "gazer.sql.worker", self.spill], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, cwd=self.spill, start_new_session=True)  # no Ctrl-C
         assert self.process.stdin is not None and self.process.stdout is not None
         self._out = Connection(os.dup(self.process.stdin.fileno()), readable=False)
         self._in = Connection(os.dup(self.process.stdout.fileno()), writable=False)
@@ -160,7 +178,9 @@ class _Worker:
                 conn.close()
         if self.process.poll() is None:
             self.process.kill()
-        return self.process.wait(timeout=10)
+        code = self.process.wait(timeout=10)
+        shutil.rmtree(self.spill, ignore_errors=True)
+        return code
 
 
 def timeout_message(limits: QuerySettings) -> str:
@@ -171,7 +191,9 @@ def timeout_message(limits: QuerySettings) -> str:
 def _rebuild(payload: tuple[str, str, str]) -> GazerError:
     kind, tag, message = payload
     if kind == "QueryRefused":
-        return QueryRefused(tag, message.split("): ", 1)[-1])
+        return QueryRefused(tag, message)
     if kind == "QueryLimitExceeded":
         return QueryLimitExceeded(tag, message)
-    return InvalidInput(message)
+    if kind == "InvalidInput":
+        return InvalidInput(message)
+    return QueryCrashed(f"the query failed in the SQL worker ({kind}): {message}")

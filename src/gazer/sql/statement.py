@@ -46,8 +46,12 @@ def check_statement(sql: str) -> None:
     if kind != "SELECT":
         raise QueryRefused("select-only", f"only SELECT (or WITH ... SELECT) statements may "
                                           f"run; got a {kind} statement")
-    tree = _serialised(sql)
-    for name in sorted(set(table_functions(tree))):
+    try:
+        tree = _serialised(sql)
+        names = sorted(set(table_functions(tree)))
+    except RecursionError:
+        raise QueryRefused("syntax", "the statement is nested too deeply") from None
+    for name in names:
         if name not in ALLOWED_TABLE_FUNCTIONS:
             raise QueryRefused(
                 "table-function",
@@ -73,17 +77,18 @@ def _serialised(sql: str) -> dict[str, Any]:
     return tree
 
 
-def table_functions(node: Any) -> Iterator[str]:
+def table_functions(tree: Any) -> Iterator[str]:
     """Every table function named anywhere in a serialised statement, CTEs and subqueries too."""
-    if isinstance(node, dict):
-        if node.get("type") == "TABLE_FUNCTION":
-            function = node.get("function") or {}
-            yield str(function.get("function_name", "")).lower()
-        for value in node.values():
-            yield from table_functions(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from table_functions(value)
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "TABLE_FUNCTION":
+                function = node.get("function") or {}
+                yield str(function.get("function_name", "")).lower()
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,8 +7,9 @@ processes, never from a user). Each query gets a fresh locked-down DuckDB connec
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -21,33 +22,46 @@ from gazer.settings import QuerySettings, Settings
 from gazer.sql.sandbox import Table, timeout_message
 from gazer.sql.statement import check_statement
 
+log = logging.getLogger("gazer.sql")
+BATCH_ROWS = 2048  # small batches, so the row and byte caps stop the stream early
+
 
 def main() -> None:
-    """Serve requests until the pipe closes; stdout carries only replies."""
+    """Serve requests until the pipe closes; the spill folder is ``argv[1]``."""
     from gazer.storage.resolve import storage_from_settings
 
+    spill = sys.argv[1]
     requests = Connection(sys.stdin.fileno(), writable=False)
-    replies = Connection(sys.stdout.fileno(), readable=False)
-    sys.stdout = sys.stderr  # a stray print must not corrupt the reply stream
+    replies = Connection(os.dup(sys.stdout.fileno()), readable=False)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray writes, C's too, go to stderr
+    sys.stdout = sys.stderr
     try:
         settings = Settings(**requests.recv())
     except (EOFError, OSError):
         return
-    spill = tempfile.mkdtemp(prefix="gazer-sql-")
     storage = storage_from_settings(settings)
     while True:
         try:
             request = requests.recv()
         except (EOFError, OSError):
             return
-        try:
-            replies.send(("ok", execute(storage, spill, settings.query, **request)))
-        except QueryRefused as exc:
-            replies.send(("error", ("QueryRefused", exc.rule, str(exc))))
-        except QueryLimitExceeded as exc:
-            replies.send(("error", ("QueryLimitExceeded", exc.limit, str(exc))))
-        except GazerError as exc:
-            replies.send(("error", (type(exc).__name__, "", str(exc))))
+        replies.send(answer(storage, spill, settings.query, request))
+
+
+def answer(storage: Any, spill: str, limits: QuerySettings, request: dict[str, Any]
+           ) -> tuple[str, Any]:
+    """One reply: ``("ok", (frame, truncated))`` or ``("error", (kind, tag, message))``."""
+    try:
+        return "ok", execute(storage, spill, limits, **request)
+    except QueryRefused as exc:
+        return "error", ("QueryRefused", exc.rule, exc.message)
+    except QueryLimitExceeded as exc:
+        return "error", ("QueryLimitExceeded", exc.limit, str(exc))
+    except InvalidInput as exc:
+        return "error", ("InvalidInput", "", str(exc))
+    except Exception as exc:  # the worker's boundary: report it, stay up for the next query
+        log.exception("query failed in the SQL worker")
+        return "error", (type(exc).__name__, "", str(exc).strip().split("\n")[0][:500])
 
 
 def execute(storage: Any, spill: str, limits: QuerySettings, sql: str,
@@ -70,21 +84,34 @@ def execute(storage: Any, spill: str, limits: QuerySettings, sql: str,
         timer = threading.Timer(limits.timeout_s, con.interrupt)
         timer.start()
         try:
-            reader = con.execute(sql).fetch_record_batch(min(max_rows + 1, 100_000))
-            batches, rows = [], 0
-            for batch in reader:
-                batches.append(batch)
-                rows += batch.num_rows
-                if rows > max_rows:
-                    break
+            reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)
+            batches, truncated = _capped(reader, max_rows, limits.max_result_bytes)
             table = pa.Table.from_batches(batches, schema=reader.schema)
         except duckdb.Error as exc:
             raise _translate(exc, limits, tables) from exc
         finally:
             timer.cancel()
-        return table.slice(0, max_rows).to_pandas(), rows > max_rows
+        return table.to_pandas(), truncated
     finally:
         con.close()
+
+
+def _capped(reader: Any, max_rows: int, max_bytes: int) -> tuple[list[Any], bool]:
+    """Stream batches until ``max_rows`` rows or ``max_bytes`` bytes; ``True`` if cut."""
+    batches: list[Any] = []
+    rows = size = 0
+    for batch in reader:
+        cut = False
+        if rows + batch.num_rows > max_rows:
+            batch, cut = batch.slice(0, max_rows - rows), True
+        if size + batch.nbytes > max_bytes:
+            fits = int(batch.num_rows * (max_bytes - size) / max(batch.nbytes, 1))
+            batch, cut = batch.slice(0, max(fits, 0)), True
+        batches.append(batch)
+        rows, size = rows + batch.num_rows, size + batch.nbytes
+        if cut:
+            return batches, True
+    return batches, False
 
 
 def _register(con: Any, storage: Any, tables: Sequence[Table]) -> None:
@@ -133,7 +160,9 @@ def _translate(exc: Exception, limits: QuerySettings, tables: Sequence[Table]) -
     if isinstance(exc, duckdb.OutOfMemoryException):
         return QueryLimitExceeded("memory", f"the query needed more than the "
                                             f"{limits.memory_limit} memory limit "
-                                            f"(GAZER_QUERY__MEMORY_LIMIT): {first}")
+                                            f"(GAZER_QUERY__MEMORY_LIMIT) or the "
+                                            f"{limits.temp_limit} spill limit "
+                                            f"(GAZER_QUERY__TEMP_LIMIT): {first}")
     if isinstance(exc, duckdb.PermissionException):
         return QueryRefused("file-access", f"queries cannot read or write files, only the "
                                            f"registered tables: {first}")

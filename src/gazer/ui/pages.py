@@ -23,22 +23,34 @@ def mount_ui(app: FastAPI) -> None:
         from gazer.apps.catalog import list_apps
 
         state = request.app.state.gazer
+        locked = "predict" not in request.app.state.keyring.anonymous
         apps = [{"name": a.name, "description": a.description, "model": a.model_name,
                  "page": a.page, "endpoint_name": a.endpoint or a.model_name,
                  "endpoint": state.endpoints.get(a.endpoint or a.model_name)}
                 for a in list_apps()]
         return templates.TemplateResponse(request, "home.html", {
-            "apps": apps, "endpoints": [e.status() for e in state.endpoints.values()]})
+            "apps": apps, "locked": locked,
+            "endpoints": [_shown(e.status(), locked) for e in state.endpoints.values()]})
 
     @app.get("/operator", response_class=HTMLResponse, include_in_schema=False)
     def operator(request: Request) -> HTMLResponse:
         state = request.app.state.gazer
+        locked = bool(request.app.state.keyring.keys)  # a page request carries no key
         models: list[dict[str, Any]] = []
-        for name in state.registry.list_models():
+        for name in [] if locked else state.registry.list_models():
             versions = state.registry.list_versions(name)
             models.append({"name": name, "versions": versions[:10]})
-        swaps = sorted((s for e in state.endpoints.values() for s in e.swaps),
-                       key=lambda s: -s.at)[:30]
+        swaps = [] if locked else sorted((s for e in state.endpoints.values() for s in e.swaps),
+                                         key=lambda s: -s.at)[:30]
         return templates.TemplateResponse(request, "operator.html", {
-            "models": models, "swaps": swaps,
-            "endpoints": [e.status() for e in state.endpoints.values()]})
+            "models": models, "swaps": swaps, "locked": locked,
+            "endpoints": [_shown(e.status(), locked) for e in state.endpoints.values()]})
+
+
+def _shown(status: dict[str, Any], locked: bool) -> dict[str, Any]:
+    """An endpoint's status for a page: only its name and model when keys guard the data
+    (the page's script then fills in versions and state with the tab's key)."""
+    if not locked:
+        return status
+    hidden = {"version": None, "state": "needs an API key", "error": None}
+    return {**status, "policy": "-", "champion": hidden, "challenger": hidden}

@@ -28,7 +28,7 @@ class QueryRequest(BaseModel):
     limit: JsonInt = Field(default=1000, ge=1, le=10_000)
 
 
-class QueryResult(BaseModel):
+class QueryResponse(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     truncated: bool
@@ -73,22 +73,22 @@ def mount(app: FastAPI) -> None:
     def storage(request: Request) -> Any:
         return storage_from_settings(request.app.state.gazer.settings)
 
-    @app.post("/api/enrichment/query", response_model=QueryResult, tags=["enrichment"],
-              dependencies=[require("query")], responses=errors(404, 500))
-    def query(body: QueryRequest, request: Request) -> QueryResult:
+    @app.post("/api/enrichment/query", response_model=QueryResponse, tags=["enrichment"],
+              dependencies=[require("query")], responses=errors(404, 503))
+    def query(body: QueryRequest, request: Request) -> QueryResponse:
         """Run SQL (DuckDB) over the ``enrichment.*`` tables the workflows wrote."""
         from gazer.apps.enrichment.query import run_query
 
         result = run_query(request.app.state.gazer.sql, storage(request), body.sql, body.limit)
         frame = result.frame
         rows = frame.astype(object).where(frame.notna(), None).values.tolist()
-        return QueryResult(columns=[str(c) for c in frame.columns],
+        return QueryResponse(columns=[str(c) for c in frame.columns],
                            rows=[[v if isinstance(v, int | float | str | bool) or v is None
                                   else str(v) for v in row] for row in rows],
                            truncated=result.truncated)
 
     @app.get("/api/enrichment/sentiment.png", tags=["enrichment"],
-             dependencies=[require("query")], responses={**errors(404, 500), 200: {
+             dependencies=[require("query")], responses={**errors(404, 503), 200: {
                  "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
                  "description": "A PNG chart"}},
              response_class=Response)

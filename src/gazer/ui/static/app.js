@@ -10,12 +10,19 @@ async function gazerFetch(url, options = {}) {
     return fetch(url, { ...options, headers });
   };
   let response = await send();
-  if (response.status === 401 || response.status === 403) {
+  // Ask on 401 (no or unknown key), or on 403 once a key was given (it lacks the scope); a
+  // 403 without a key means the route is disabled, which no key typed here can change.
+  const asked = sessionStorage.getItem("gazer.apiKey.declined");
+  const needsKey = response.status === 401 ||
+    (response.status === 403 && sessionStorage.getItem("gazer.apiKey"));
+  if (needsKey && !asked) {
     const detail = (await response.clone().json().catch(() => ({}))).detail || "";
     const key = window.prompt(`This server needs an API key. ${detail}\nAPI key:`);
     if (key) {
       sessionStorage.setItem("gazer.apiKey", key.trim());
       response = await send();
+    } else {
+      sessionStorage.setItem("gazer.apiKey.declined", "1");  // don't ask again in this tab
     }
   }
   return response;
