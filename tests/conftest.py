@@ -32,9 +32,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the suite when processes it started outlive it: a test stops what it starts."""
-    import psutil
-
     from multiprocessing import resource_tracker
+
+    import psutil
 
     own_tracker = getattr(resource_tracker._resource_tracker, "_pid", None)  # ends with us
     children = [p for p in psutil.Process().children(recursive=True) if p.pid != own_tracker]
