@@ -222,3 +222,15 @@ def test_a_usage_error_from_the_shell_is_one_line_with_no_traceback(
 def test_debug_from_the_shell_shows_the_traceback_of_a_usage_error(tmp_path: Path) -> None:
     result = _gazer(tmp_path, "--debug", "runs", "lst")
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_invalid_settings_print_one_line_not_a_traceback(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from gazer.cli import main
+
+    monkeypatch.setenv("GAZER_SERVING__API_KEYS", '[{"key": "short"}]')
+    with pytest.raises(SystemExit) as exit_:
+        main(["runs", "list"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert err.startswith("error: invalid settings (Settings): serving.api_keys.0.key")

@@ -1,5 +1,8 @@
 """The ``gazer`` command.
 
+Over 500 lines: every command's wiring and the translation of usage errors into one line
+live here until the kernel issue gives the commands one services object to call.
+
 Every ``GazerError`` becomes one line on stderr naming what was expected and what was
 got, with a non-zero exit code; ``--debug`` (or ``GAZER_DEBUG=1``) shows the traceback.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from typing import Annotated, Any
 
@@ -466,13 +470,24 @@ def main(argv: list[str] | None = None) -> None:
     """
     import contextlib
 
+    from pydantic import ValidationError
     from rich.markup import escape
 
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or _settings().debug
+    debug = "--debug" in args or os.environ.get("GAZER_DEBUG", "").lower() in (
+        "1", "true", "yes", "on")
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="gazer", standalone_mode=False)
+    except ValidationError as exc:  # settings from GAZER_* variables that do not validate
+        if debug:
+            raise
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in exc.errors()[:3])
+        Console(stderr=True, soft_wrap=True).print(
+            f"[red]error:[/] invalid settings ({exc.title}): {escape(problems)}; "
+            f"check the GAZER_* environment variables", highlight=False)
+        sys.exit(2)
     except GazerError as exc:
         if debug:
             raise

@@ -22,7 +22,7 @@ import dataclasses
 import os
 import queue
 import shutil
-import subprocess  # nosec B404 # runs only this package's own worker module
+import subprocess
 import sys
 import tempfile
 import threading
