@@ -13,7 +13,8 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     │   ├── PipelineNotFound
     │   ├── RunNotFound
     │   ├── ArtifactNotFound
-    │   └── ModelNotFound
+    │   ├── ModelNotFound
+    │   └── DatasetNotFound
     ├── Conflict (409)
     ├── ModelNotReady (503)
     ├── Unauthorized (401)
@@ -24,6 +25,7 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     ├── QueryBusy (503)
     ├── StorageError (502)
     │   └── StorageUnavailable (503)
+    ├── RunStoreError (503)
     ├── TrackingError (502)
     └── StepFailed (500)
 
@@ -107,6 +109,10 @@ class Conflict(GazerError):
     status_code = 409
 
 
+class DatasetNotFound(NotFound):
+    """No dataset loader by that name, or its files are not where they were looked for."""
+
+
 class ModelNotReady(GazerError):
     """The model exists but is not loaded yet (starting, loading or failed to load)."""
 
@@ -163,6 +169,12 @@ class StorageError(GazerError):
 
 class StorageUnavailable(StorageError):
     """The object store cannot be reached."""
+
+    status_code = 503
+
+
+class RunStoreError(GazerError):
+    """The run store's database (SQLite or PostgreSQL) failed or cannot be reached."""
 
     status_code = 503
 

@@ -23,16 +23,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
-from gazer.errors import GazerError, RunNotFound
+from gazer.errors import RunNotFound, RunStoreError
 
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
 PENDING, SKIPPED = "pending", "skipped"
-
-
-class RunStoreError(GazerError):
-    """The run store's database failed."""
-
-    status_code = 503
 
 
 class Base(DeclarativeBase):

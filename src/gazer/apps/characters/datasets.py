@@ -23,16 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from gazer.errors import InvalidInput, NotFound
+from gazer.errors import DatasetNotFound, InvalidInput
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")
 KMNIST_CLASSES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
-
-
-class DatasetNotFound(NotFound):
-    """No loader by that name, or its files are not where they were looked for."""
 
 
 @dataclasses.dataclass(frozen=True)
