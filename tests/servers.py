@@ -26,32 +26,50 @@ def _weed() -> str:
     return found
 
 
+class SeaweedServer:
+    """``weed mini`` on fixed loopback ports and a data folder, so a test can stop it and
+    start it again where it was (an outage)."""
+
+    OTHERS = ("admin.port", "admin.port.grpc", "filer.port", "filer.port.grpc", "master.port",
+              "master.port.grpc", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance",
+              "volume.port", "volume.port.grpc", "webdav.port", "debug.port", "s3.debug.port")
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.port = free_port()
+        self.cmd = [_weed(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                    f"-s3.port={self.port}", "-master.telemetry=false",
+                    *(f"-{flag}={free_port()}" for flag in self.OTHERS)]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        log = open(self.data / "weed.log", "ab")  # noqa: SIM115 - the server's own log
+        self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        _wait_for_s3(self.endpoint, self.proc, self.data / "weed.log")
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A SeaweedFS S3 endpoint (``weed mini``) on a free loopback port."""
-    data = tmp_path_factory.mktemp("seaweed")
-    port = free_port()
-    others = ["admin.port", "admin.port.grpc", "filer.port", "filer.port.grpc", "master.port",
-              "master.port.grpc", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance",
-              "volume.port", "volume.port.grpc", "webdav.port", "debug.port", "s3.debug.port"]
-    cmd = [
-        _weed(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-s3.port={port}", "-master.telemetry=false",
-        *(f"-{flag}={free_port()}" for flag in others),
-    ]
-    log = open(data / "weed.log", "wb")  # noqa: SIM115 - held open for the server's life
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"))
     try:
-        _wait_for_s3(endpoint, proc, data / "weed.log")
-        yield endpoint
+        yield server.start()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        server.stop()
 
 
 def _wait_for_s3(endpoint: str, proc: subprocess.Popen[bytes], log: Path) -> None:

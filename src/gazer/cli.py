@@ -297,11 +297,10 @@ def watch_cmd(
     once: Annotated[bool, typer.Option("--once", help="Scan once and exit.")] = False,
 ) -> None:
     """Watch storage prefixes and fire schedules; each starts a batch job or a pipeline."""
-    import time
-
     from gazer.storage.resolve import storage_from_settings
     from gazer.triggers.actions import make_action, start_scheduled
     from gazer.triggers.ledger import WatchLedger
+    from gazer.triggers.loop import watch_forever
     from gazer.triggers.schedule import Scheduler, load_schedules
     from gazer.triggers.watcher import StorageWatcher, load_bindings, read_config
 
@@ -314,12 +313,11 @@ def watch_cmd(
     scheduler = Scheduler(schedules, ledger, lambda s: start_scheduled(settings, s, echo))
     echo(f"watching {', '.join(b.prefix for b in bindings) or 'no prefixes'} in "
          f"{settings.storage_uri}; {len(schedules)} schedule(s)")
-    while True:
+    if once:
         handled = watcher.scan_once() + scheduler.fire_due()
-        if once:
-            echo(f"{len(handled)} object(s) or schedule(s) handled")
-            return
-        time.sleep(interval)
+        echo(f"{len(handled)} object(s) or schedule(s) handled")
+        return
+    watch_forever(lambda: watcher.scan_once() + scheduler.fire_due(), interval, echo)
 
 
 @app.command("query")
