@@ -77,15 +77,22 @@ class ServingState:
         return endpoint, role, endpoint.slot(role).acquire()
 
     def predict(self, name: str, inputs: Any, request_id: str, key: str | None = None,
-                outputs: set[str] | None = None) -> Answer:
-        """Answer ``inputs`` on endpoint ``name`` under its traffic policy."""
+                outputs: set[str] | None = None,
+                prepare: Callable[[ServedModel, Any], Any] | None = None) -> Answer:
+        """Answer ``inputs`` on endpoint ``name`` under its traffic policy.
+
+        ``prepare(model, inputs)`` turns a raw request (an image's bytes) into the model's
+        input with *that version's* own preprocessing, after the policy picked the version,
+        so one version prepares and answers each request.
+        """
         endpoint, role, model = self._route(name, key)
         started = time.perf_counter()
         try:
-            if endpoint.config.batching and isinstance(inputs, np.ndarray):
-                answer = self.batcher.predict(model, inputs, outputs)
+            x = prepare(model, inputs) if prepare is not None else inputs
+            if endpoint.config.batching and isinstance(x, np.ndarray):
+                answer = self.batcher.predict(model, x, outputs)
             else:
-                answer = model.predict(inputs, outputs)
+                answer = model.predict(x, outputs)
         except GazerError as exc:
             self._log(endpoint, model, role, exc.status_code, started, inputs, str(exc),
                       request_id)
@@ -93,7 +100,7 @@ class ServingState:
         latency_ms = self._log(endpoint, model, role, 200, started, inputs,
                                _summary(answer), request_id)
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
-            self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id)
+            self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id, prepare)
         return Answer(model, role, answer, latency_ms)
 
     def call(self, name: str, request_id: str, fn: Callable[[ServedModel], T],
@@ -113,13 +120,14 @@ class ServingState:
         self._log(endpoint, model, role, 200, started, inputs, repr(result)[:500], request_id)
         return model, result
 
-    def _shadow(self, endpoint: Endpoint, inputs: Any, request_id: str) -> None:
+    def _shadow(self, endpoint: Endpoint, inputs: Any, request_id: str,
+                prepare: Callable[[ServedModel, Any], Any] | None = None) -> None:
         model = endpoint.challenger.current
         if model is None:
             return
         started = time.perf_counter()
         try:
-            outputs = model.predict(inputs)
+            outputs = model.predict(prepare(model, inputs) if prepare is not None else inputs)
             self._log(endpoint, model, "shadow", 200, started, inputs, _summary(outputs),
                       request_id)
         except Exception as exc:  # the shadow must never affect the live answer

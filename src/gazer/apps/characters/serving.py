@@ -13,6 +13,7 @@ from gazer.apps.characters.preprocess import MAX_BYTES, prepare_image
 from gazer.errors import InvalidInput, PayloadTooLarge
 from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
+from gazer.serving.model import ServedModel
 
 ENDPOINT = "characters"
 
@@ -30,14 +31,16 @@ class Guess(BaseModel):
     model_version: int
 
 
+def _prepare(served: ServedModel, data: bytes) -> np.ndarray:
+    """The upload framed by the transform of the version that will answer it: (1, h, w)."""
+    return prepare_image(data, served.model.transform)[None]
+
+
 def guess(request: Request, data: bytes, top_k: int) -> Guess:
     state = request.app.state.gazer
-    served = state.endpoint(ENDPOINT).champion.acquire()
-    classifier = served.model
-    image = prepare_image(data, classifier.transform)
     rid = request_id(request)
-    answer = state.predict(ENDPOINT, image[None], rid, request.headers.get("x-request-key"),
-                           {"predict", "probabilities"})
+    answer = state.predict(ENDPOINT, data, rid, request.headers.get("x-request-key"),
+                           {"predict", "probabilities"}, prepare=_prepare)
     names = answer.model.model.class_names
     probs = np.asarray(answer.outputs["probabilities"])[0]
     order = np.argsort(probs)[::-1][:top_k]
