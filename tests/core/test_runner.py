@@ -206,3 +206,13 @@ def test_a_step_with_a_timeout_returns_its_result(make_runner: Callable[..., Run
     record = make_runner().run(Pipeline("quick", [quick]))
     assert record.status == "succeeded", record.step("quick").error
     assert record.step("quick").outputs["quick"]["kind"] == "json"
+
+
+def test_publish_without_a_registry_raises_instead_of_losing_the_model() -> None:
+    from gazer.core.context import StepContext
+    from gazer.errors import InvalidInput
+    from gazer.registry.gate import Gate
+
+    ctx = StepContext(step="register")
+    with pytest.raises(InvalidInput, match="no model registry to publish 'm' to"):
+        ctx.publish("m", object(), {"accuracy": 1.0}, Gate(metric="accuracy"))

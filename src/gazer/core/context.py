@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gazer.core.progress import Progress
 from gazer.core.steplog import step_logger
 from gazer.data.versions import describe_schema, hash_dataset
+from gazer.errors import InvalidInput
 from gazer.registry.protocol import ModelVersion, Registry
 from gazer.tracking.protocol import Tracker
 
@@ -127,10 +128,12 @@ class StepContext:
         """Register ``model`` with lineage tags and let ``gate`` decide its alias."""
         from gazer.registry.gate import publish
 
-        if self.registry is None:
-            from gazer.registry.memory import MemoryRegistry
-
-            self.registry = MemoryRegistry()
+        if self.registry is None:  # publishing into a throwaway registry would lose the model
+            raise InvalidInput(
+                f"step {self.step!r} has no model registry to publish {name!r} to: it runs "
+                f"outside a run, or in another process (timeout_s or the Ray executor), which "
+                f"cannot see an in-memory registry; use the MLflow registry (the default) or "
+                f"run the step without timeout_s on the local executor")
         tags = {"gazer.run_id": self.run_id, "gazer.step": self.step,
                 **{f"gazer.dataset.{k}": v for k, v in self.datasets.items()}, **(lineage or {})}
         version, decision = publish(
