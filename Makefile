@@ -44,6 +44,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/bandit -q -r src -c pyproject.toml
 
 bench: $(STAMP)

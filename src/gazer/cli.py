@@ -93,7 +93,7 @@ def run_cmd(
         help="Re-run only the failed and downstream steps of this run.")] = None,
 ) -> None:
     """Run a pipeline; unchanged steps are cache hits."""
-    from gazer.apps.catalog import get_pipeline
+    from gazer.catalog import get_pipeline
     from gazer.core.runner import Runner
 
     settings = _settings()
@@ -112,7 +112,7 @@ def run_cmd(
 @app.command("pipelines")
 def pipelines_cmd() -> None:
     """List the registered pipelines with their steps."""
-    from gazer.apps.catalog import list_apps
+    from gazer.catalog import list_apps
 
     table = Table("name", "steps", "description")
     for a in list_apps():

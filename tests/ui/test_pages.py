@@ -29,7 +29,7 @@ def chromium_path() -> str:
 def trained_app(tmp_path: Path, app_name: str, params: dict[str, Any],
                 endpoint: EndpointSettings) -> Any:
     """Run an app's pipeline into an in-memory registry; a server app serving its model."""
-    from gazer.apps.catalog import get_pipeline
+    from gazer.catalog import get_pipeline
     from gazer.core.runner import Runner
     from gazer.registry.memory import MemoryRegistry
     from gazer.tracking.memory import MemoryTracker

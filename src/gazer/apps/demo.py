@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gazer.apps.catalog import list_apps
+from gazer.catalog import list_apps
 from gazer.core.runner import Runner
 from gazer.registry.protocol import CHAMPION, EXAMPLE_TAG, decode_example
 from gazer.settings import Settings

@@ -36,7 +36,7 @@ log = logging.getLogger("gazer.serving")
 
 def default_endpoints() -> list[EndpointSettings]:
     """One endpoint per registered app that has a model."""
-    from gazer.apps.catalog import list_apps
+    from gazer.catalog import list_apps
 
     return [EndpointSettings(name=a.endpoint or a.model_name, model=a.model_name)
             for a in list_apps() if a.model_name]
@@ -88,7 +88,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(batch_api.router)
     _add_platform_routes(app)
-    from gazer.apps.catalog import list_apps
+    from gazer.catalog import list_apps
 
     for built_in in list_apps():
         if built_in.mount is not None:

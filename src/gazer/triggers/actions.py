@@ -59,7 +59,7 @@ def _batch(settings: Settings, config: dict[str, Any], key: str, storage: Storag
 
 def _pipeline(settings: Settings, binding: Binding, fields: dict[str, str],
               echo: Callable[[str], None]) -> str:
-    from gazer.apps.catalog import get_pipeline
+    from gazer.catalog import get_pipeline
     from gazer.core.runner import Runner
 
     params = {k: _format(v, fields) for k, v in binding.params.items()}

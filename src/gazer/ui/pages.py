@@ -20,7 +20,7 @@ def mount_ui(app: FastAPI) -> None:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
-        from gazer.apps.catalog import list_apps
+        from gazer.catalog import list_apps
 
         state = request.app.state.gazer
         locked = "predict" not in request.app.state.keyring.anonymous

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from gazer.apps.catalog import get_pipeline
 from gazer.apps.characters.datasets import load_dataset
+from gazer.catalog import get_pipeline
 from gazer.core.runner import Runner
 from gazer.registry.memory import MemoryRegistry
 from gazer.registry.protocol import CHALLENGER, CHAMPION

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from gazer.apps.catalog import get_pipeline
 from gazer.apps.summarizer.data import SDIST, load_corpus
+from gazer.catalog import get_pipeline
 from gazer.core.runner import Runner
 from gazer.registry.memory import MemoryRegistry
 from gazer.registry.protocol import CHAMPION

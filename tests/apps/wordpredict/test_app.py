@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gazer.apps.catalog import get_pipeline
 from gazer.apps.wordpredict.behaviour import run_behaviour
+from gazer.catalog import get_pipeline
 from gazer.core.runner import Runner
 from gazer.registry.memory import MemoryRegistry
 from gazer.registry.protocol import CHAMPION

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from gazer.apps.catalog import register_app
 from gazer.apps.characters.datasets import ImageDataset, load_dataset
 from gazer.apps.characters.evaluation import figures, score, shift_stability
 from gazer.apps.characters.model import (
@@ -27,6 +26,7 @@ from gazer.apps.characters.model import (
 from gazer.apps.characters.preprocess import ImageTransform
 from gazer.apps.characters.serving import mount
 from gazer.apps.characters.validation import validate_dataset
+from gazer.catalog import register_app
 from gazer.core.artifacts import Metrics
 from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline

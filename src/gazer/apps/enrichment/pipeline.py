@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gazer.apps.catalog import _APPS, register_app
 from gazer.apps.enrichment.serving import mount
 from gazer.apps.enrichment.workflows import build_workflow, load_workflows
+from gazer.catalog import _APPS, register_app
 from gazer.core.pipeline import Pipeline
 from gazer.settings import get_settings
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gazer.apps.catalog import register_app
+from gazer.catalog import register_app
 from gazer.core.artifacts import Metrics
 from gazer.core.context import current
 from gazer.core.pipeline import Pipeline

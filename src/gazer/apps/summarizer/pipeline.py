@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from gazer.apps.catalog import register_app
 from gazer.apps.summarizer.data import load_corpus
 from gazer.apps.summarizer.model import ClusterSummarizer, SummarizerConfig, split_sentences
 from gazer.apps.summarizer.quality import compare
 from gazer.apps.summarizer.serving import mount
+from gazer.catalog import register_app
 from gazer.core.artifacts import Metrics
 from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline

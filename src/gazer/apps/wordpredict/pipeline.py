@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from gazer.apps.catalog import register_app
 from gazer.apps.wordpredict.behaviour import run_behaviour
 from gazer.apps.wordpredict.corpus import SPLITS, Corpus, load_corpus
 from gazer.apps.wordpredict.data import (
@@ -36,6 +35,7 @@ from gazer.apps.wordpredict.model import (
     train_net,
 )
 from gazer.apps.wordpredict.serving import mount
+from gazer.catalog import register_app
 from gazer.core.artifacts import Metrics
 from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline

@@ -1,4 +1,9 @@
-"""The app catalogue: built-in apps register their pipeline under a unique name.
+"""The app catalogue: apps register their pipeline, endpoint, routes and page under a name.
+
+Apps are plug-ins: every module named in the ``gazer.apps`` entry-point group is imported
+once, and registers itself with ``@register_app``. The built-in apps are declared in gazer's
+own ``pyproject.toml`` like any third-party package would declare its own, so the platform
+(serving, UI, triggers) reaches apps only through this catalogue and imports none by name.
 
 ``gazer run NAME`` finds a pipeline here; ``gazer run package.module:attr`` runs a
 user's own ``Pipeline`` (or a function returning one) without registering it.
@@ -15,13 +20,7 @@ from typing import Any
 from gazer.core.pipeline import Pipeline
 from gazer.errors import GazerError, PipelineNotFound
 
-BUILTIN_APPS = (
-    "gazer.apps.example.pipeline",
-    "gazer.apps.characters.pipeline",
-    "gazer.apps.summarizer.pipeline",
-    "gazer.apps.wordpredict.pipeline",
-    "gazer.apps.enrichment.pipeline",
-)
+ENTRY_POINT_GROUP = "gazer.apps"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,18 +64,31 @@ def register_app(
     return wrap
 
 
-def load_builtin_apps() -> None:
-    for module in BUILTIN_APPS:
-        importlib.import_module(module)
+_loaded: set[str] = set()
+
+
+def load_apps() -> None:
+    """Import every app module in the ``gazer.apps`` entry-point group (each once)."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.value in _loaded:
+            continue
+        try:
+            importlib.import_module(entry.value)
+        except ImportError as exc:
+            raise GazerError(f"app {entry.name!r} ({entry.value}) from the {ENTRY_POINT_GROUP} "
+                             f"entry points cannot be imported: {exc}") from exc
+        _loaded.add(entry.value)
 
 
 def list_apps() -> list[App]:
-    load_builtin_apps()
+    load_apps()
     return [_APPS[k] for k in sorted(_APPS)]
 
 
 def get_app(name: str) -> App:
-    load_builtin_apps()
+    load_apps()
     if name not in _APPS:
         close = difflib.get_close_matches(name, list(_APPS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
