@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gazer.apps.catalog import get_pipeline
+from gazer.catalog import get_pipeline
 from gazer.core.artifacts import ArtifactRef, load_artifact
 from gazer.core.runner import Runner
 from gazer.settings import Settings

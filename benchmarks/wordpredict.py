@@ -206,9 +206,9 @@ def main() -> None:
     args = parser.parse_args()
     # import everything up front: a long run must not pick up half-edited modules later
     import gazer.serving.app  # noqa: F401
-    from gazer.apps.catalog import load_builtin_apps
+    from gazer.catalog import load_apps
 
-    load_builtin_apps()
+    load_apps()
 
     corpus = load_corpus("ca-help", cache=args.cache)
     print(f"corpus: {corpus.source}; " + ", ".join(
