@@ -125,3 +125,13 @@ def test_unreachable_s3_endpoint_gives_storage_unavailable() -> None:
     store = open_storage("s3://bucket/x", options)
     with pytest.raises(StorageUnavailable, match="cannot reach the S3 endpoint"):
         store.write_bytes("raw/a.bin", b"x")
+
+
+def test_listing_an_unreachable_s3_endpoint_raises_instead_of_looking_empty() -> None:
+    from gazer.errors import StorageUnavailable
+    from gazer.storage.s3 import S3Storage
+
+    store = S3Storage("s3://bucket/x", endpoint_url="http://127.0.0.1:9", key="k", secret="s",
+                      connect_timeout_s=1)
+    with pytest.raises(StorageUnavailable, match="cannot reach the S3 endpoint"):
+        store.list("landing/")

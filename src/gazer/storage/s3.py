@@ -132,9 +132,12 @@ class S3Storage:
     def list(self, prefix: str = "") -> list[str]:
         root = self.uri[len("s3://") :]
         with self._translated(prefix, "list"):
-            if not self.fs.exists(self.bucket):
+            # not fs.exists(bucket) first: it answers False when the endpoint is down, and an
+            # outage must raise, not look like an empty store
+            try:
+                found = self.fs.find(root, prefix=prefix) if prefix else self.fs.find(root)
+            except FileNotFoundError:  # no such bucket yet: nothing written
                 return []
-            found = self.fs.find(root, prefix=prefix) if prefix else self.fs.find(root)
         return sorted(p[len(root) + 1 :] for p in found)
 
     def delete(self, key: str) -> None:
