@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Float, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from gazer.core.runs import Base, _make_engine
-
-
-class ChunkRow(Base):
-    __tablename__ = "gazer_batch_chunks"
-    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rows: Mapped[int] = mapped_column(Integer)
-    errors: Mapped[int] = mapped_column(Integer)
-    part_key: Mapped[str] = mapped_column(String(500))
-    finished_at: Mapped[float] = mapped_column(Float)
+from gazer.db import ChunkRow, Database, open_database
 
 
 class ChunkLedger:
     """Finished chunks per job id, in the run store's database."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = _make_engine(url)
-        Base.metadata.create_all(self.engine, tables=[ChunkRow.__table__])  # type: ignore[list-item]
+    def __init__(self, db: Database | str) -> None:
+        self.db, self._owns_db = open_database(db)
+        self.engine = self.db.engine
 
     def finished(self, job_id: str) -> dict[int, ChunkRow]:
         with Session(self.engine) as s:
@@ -39,4 +29,5 @@ class ChunkLedger:
                              part_key=part_key, finished_at=time.time()))
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_db:
+            self.db.close()

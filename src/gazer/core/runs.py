@@ -1,8 +1,8 @@
-"""The run store: runs and their steps in any SQLAlchemy database.
+"""The run store: runs and their steps in gazer's database (``gazer.db``).
 
-SQLite under ``GAZER_HOME`` by default (WAL mode, so ``gazer runs`` reads while a run
-writes); a ``postgresql+psycopg://`` URL works unchanged; ``sqlite://`` is in-memory.
-Only the runner's coordinating thread writes, so there is one writer per run.
+SQLite under ``GAZER_HOME`` by default; a ``postgresql+psycopg://`` URL works unchanged;
+``sqlite://`` is in-memory. Only the runner's coordinating thread writes, so there is one
+writer per run.
 """
 
 from __future__ import annotations
@@ -16,54 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psutil
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, create_engine, event, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from gazer.errors import RunNotFound, RunStoreError
+from gazer.db import Database, RunRow, StepRow, open_database, process_alive, safe_url
+from gazer.errors import RunNotFound
 
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
 PENDING, SKIPPED = "pending", "skipped"
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class RunRow(Base):
-    __tablename__ = "gazer_runs"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    pipeline: Mapped[str] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(20))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    executor: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[float] = mapped_column(Float, index=True)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    host: Mapped[str] = mapped_column(String(200))
-    pid: Mapped[int] = mapped_column(Integer)
-    tracking_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    resumes: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class StepRow(Base):
-    __tablename__ = "gazer_steps"
-    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))
-    cache_key: Mapped[str] = mapped_column(String(64), index=True)
-    cached: Mapped[bool] = mapped_column(Boolean, default=False)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    traceback: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 @dataclasses.dataclass
@@ -127,21 +87,15 @@ def _fields(cls: type, row: Any) -> dict[str, Any]:
 class SqlRunStore:
     """Runs and steps in a SQL database reached through SQLAlchemy."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        try:
-            self.engine = _make_engine(url)
-            Base.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise RunStoreError(f"cannot open the run store at {_safe(url)}: {exc}") from exc
+    def __init__(self, db: Database | str) -> None:
+        """``db`` is the database the services share, or a URL to open one for this store."""
+        self.db, self._owns_db = open_database(db)
+        self.url = self.db.url
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        try:
-            with Session(self.engine) as session, session.begin():
-                yield session
-        except SQLAlchemyError as exc:
-            raise RunStoreError(f"run store {_safe(self.url)} failed: {exc}") from exc
+        with self.db.session() as session:
+            yield session
 
     def create_run(self, pipeline: str, params: dict[str, Any], executor: str) -> RunRecord:
         now = dt.datetime.now(dt.UTC)
@@ -179,7 +133,7 @@ class SqlRunStore:
             row = s.get(RunRow, run_id)
             if row is None:
                 raise RunNotFound(
-                    f"no run {run_id!r} in {_safe(self.url)}; list runs with `gazer runs list`"
+                    f"no run {run_id!r} in {safe_url(self.url)}; list runs with `gazer runs list`"
                 )
             record = RunRecord(**_fields(RunRecord, row))
             steps = s.scalars(select(StepRow).where(StepRow.run_id == run_id)).all()
@@ -211,7 +165,7 @@ class SqlRunStore:
         reaped = []
         with self._session() as s:
             for row in s.scalars(select(RunRow).where(RunRow.status == RUNNING)):
-                if row.host == host and not _alive(row.pid, row.created_at):
+                if row.host == host and not process_alive(row.pid, row.created_at):
                     row.status = INTERRUPTED
                     row.error = f"process {row.pid} stopped while the run was running"
                     row.finished_at = row.finished_at or dt.datetime.now(dt.UTC).timestamp()
@@ -223,45 +177,5 @@ class SqlRunStore:
         return reaped
 
     def close(self) -> None:
-        self.engine.dispose()
-
-
-def _alive(pid: int, since: float) -> bool:
-    try:
-        proc = psutil.Process(pid)
-        # a recycled pid belongs to a process started after the run was created
-        return proc.is_running() and proc.create_time() <= since + 1 and (
-            proc.status() != psutil.STATUS_ZOMBIE
-        )
-    except psutil.Error:
-        return False
-
-
-def _make_engine(url: str) -> Engine:
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        return create_engine(
-            "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
-        )
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn: Any, _record: Any) -> None:
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+        if self._owns_db:
+            self.db.close()

@@ -14,27 +14,11 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import insert, select
 
-from gazer.core.runs import Base, _make_engine
+from gazer.db import Database, PredictionRow, open_database
 
 log = logging.getLogger("gazer.monitoring")
-
-
-class PredictionRow(Base):
-    __tablename__ = "gazer_predictions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[float] = mapped_column(Float, index=True)
-    endpoint: Mapped[str] = mapped_column(String(200), index=True)
-    model: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    role: Mapped[str] = mapped_column(String(20))
-    status: Mapped[int] = mapped_column(Integer)
-    latency_ms: Mapped[float] = mapped_column(Float)
-    input_digest: Mapped[str] = mapped_column(String(64))
-    output: Mapped[str] = mapped_column(Text)
-    request_id: Mapped[str] = mapped_column(String(64), index=True)
 
 
 @dataclasses.dataclass
@@ -60,9 +44,10 @@ class PredictionLog:
     writer wakes every ``flush_s`` and writes what accumulated in one transaction.
     """
 
-    def __init__(self, url: str, flush_s: float = 1.0, max_pending: int = 100_000) -> None:
-        self.engine = _make_engine(url)
-        Base.metadata.create_all(self.engine, tables=[PredictionRow.__table__])  # type: ignore[list-item]
+    def __init__(self, db: Database | str, flush_s: float = 1.0,
+                 max_pending: int = 100_000) -> None:
+        self.db, self._owns_db = open_database(db)
+        self.engine = self.db.engine
         self.flush_s, self.max_pending = flush_s, max_pending
         self._pending: collections.deque[Prediction] = collections.deque()
         self.dropped = 0
@@ -108,7 +93,8 @@ class PredictionLog:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-        self.engine.dispose()
+        if self._owns_db:
+            self.db.close()
 
     def recent(self, endpoint: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         q = select(PredictionRow).order_by(PredictionRow.id.desc()).limit(limit)

@@ -13,37 +13,21 @@ import os
 import socket
 import time
 
-from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from gazer.core.runs import Base, _alive, _make_engine
+from gazer.db import Database, LedgerRow, open_database, process_alive
 
 PROCESSING, DONE, FAILED = "processing", "done", "failed"
-
-
-class LedgerRow(Base):
-    __tablename__ = "gazer_watch_ledger"
-    __table_args__ = (UniqueConstraint("binding", "key", "version"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    binding: Mapped[str] = mapped_column(String(200))
-    key: Mapped[str] = mapped_column(String(1000))
-    version: Mapped[str] = mapped_column(String(200))
-    size: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))
-    host: Mapped[str] = mapped_column(String(200))
-    pid: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[float] = mapped_column(Float)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    result: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class WatchLedger:
     """Claims objects exactly once and records their outcome."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = _make_engine(url)
-        Base.metadata.create_all(self.engine, tables=[LedgerRow.__table__])  # type: ignore[list-item]
+    def __init__(self, db: Database | str) -> None:
+        self.db, self._owns_db = open_database(db)
+        self.engine = self.db.engine
 
     def claim(self, binding: str, key: str, version: str, size: int) -> bool:
         """Take the object for this process; ``False`` if it was already taken or done."""
@@ -54,7 +38,7 @@ class WatchLedger:
                 LedgerRow.version == version)).first()
             if row is not None:
                 orphaned = row.status == PROCESSING and row.host == socket.gethostname() \
-                    and not _alive(row.pid, row.started_at)
+                    and not process_alive(row.pid, row.started_at)
                 if not orphaned:
                     return False
                 row.pid, row.started_at = os.getpid(), now
@@ -86,4 +70,5 @@ class WatchLedger:
             return rows
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_db:
+            self.db.close()

@@ -1,0 +1,24 @@
+"""The database owner: engine, sessions, every table, and Alembic migrations."""
+
+from gazer.db.database import (
+    Database,
+    head_revision,
+    make_engine,
+    open_database,
+    process_alive,
+    safe_url,
+)
+from gazer.db.tables import (
+    Base,
+    ChunkRow,
+    LedgerRow,
+    PredictionRow,
+    RunRow,
+    StepRow,
+    SwapRow,
+)
+
+__all__ = [
+    "Base", "ChunkRow", "Database", "LedgerRow", "PredictionRow", "RunRow", "StepRow",
+    "SwapRow", "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
+]
