@@ -11,7 +11,6 @@ replicated to ``--docs`` documents (default 50,000). Throughput runs use the TF-
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from gazer.apps.summarizer.data import load_corpus
 from gazer.apps.summarizer.model import ClusterSummarizer, SummarizerConfig, split_sentences
 from gazer.apps.summarizer.quality import compare
 from gazer.batch.job import BatchRunner, BatchSpec
-from gazer.batch.locate import load_registered
+from gazer.batch.locate import model_loader
 from gazer.batch.progress_store import ChunkLedger
 from gazer.registry.promotion import promote
 from gazer.registry.resolve import registry_from_settings
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def batch(settings: Settings, store: LocalStorage, key: str, out: str, workers: int,
           name: str) -> tuple[float, int]:
-    loader = functools.partial(load_registered, settings, name, "1")
+    loader = model_loader(registry_from_settings(settings), name, 1)
     runner = BatchRunner(store, store, ChunkLedger(settings.runs_url), workers)
     result = runner.run(BatchSpec(f"{name}@1", key, out, chunk_rows=500), loader, 1)
     return result.seconds, result.rows
@@ -133,13 +132,14 @@ def resume(settings: Settings, store: LocalStorage, n: int, full_s: float) -> No
 import functools, sys
 sys.path.insert(0, {str(ROOT)!r})
 from gazer.batch.job import BatchRunner, BatchSpec
-from gazer.batch.locate import load_registered
+from gazer.batch.locate import model_loader
 from gazer.batch.progress_store import ChunkLedger
 from gazer.settings import Settings
 from gazer.storage.local import LocalStorage
 settings = Settings(home={str(settings.home)!r}, tracking={{"co2": False}})
 store = LocalStorage({str(store.root)!r})
-loader = functools.partial(load_registered, settings, "sum-tfidf", "1")
+from gazer.registry.resolve import registry_from_settings
+loader = model_loader(registry_from_settings(settings), "sum-tfidf", 1)
 r = BatchRunner(store, store, ChunkLedger(settings.runs_url), 2).run(
     BatchSpec("sum-tfidf@1", "landing/small.csv", "output/resume", chunk_rows=500), loader, 1)
 print("RESULT", r.rows, r.skipped_chunks)

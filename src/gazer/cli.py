@@ -1,7 +1,7 @@
 """The ``gazer`` command.
 
-Over 500 lines: every command's wiring and the translation of usage errors into one line
-live here until the kernel issue gives the commands one services object to call.
+Each command builds one ``Services`` (``gazer.services``) and calls it; imports stay
+inside the commands so ``gazer --help`` answers without loading MLflow, FastAPI or torch.
 
 Every ``GazerError`` becomes one line on stderr naming what was expected and what was
 got, with a non-zero exit code; ``--debug`` (or ``GAZER_DEBUG=1``) shows the traceback.
@@ -38,6 +38,12 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 def _settings() -> Settings:
     return get_settings()
+
+
+def _services(settings: Settings | None = None) -> Any:
+    from gazer.services import Services
+
+    return Services(settings or _settings())
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
@@ -93,20 +99,18 @@ def run_cmd(
         help="Re-run only the failed and downstream steps of this run.")] = None,
 ) -> None:
     """Run a pipeline; unchanged steps are cache hits."""
-    from gazer.catalog import get_pipeline
-    from gazer.core.runner import Runner
+    from gazer.errors import RunFailed
 
-    settings = _settings()
-    pipe = get_pipeline(pipeline)
     params = parse_params(param or [])
-    runner = Runner(settings, executor=executor, echo=echo)
-    try:
-        record = runner.run(pipe, params, resume=resume)
-    finally:
-        runner.close()
+    with _services() as services:
+        try:
+            record = services.run_pipeline(pipeline, params, resume=resume, executor=executor,
+                                           echo=echo)
+        except RunFailed as failed:
+            out.print(f"details: gazer runs show {failed.run.id}; resume with "
+                      f"`gazer run {pipeline} --resume {failed.run.id}`", highlight=False)
+            raise typer.Exit(1) from None
     out.print(f"details: gazer runs show {record.id}")
-    if record.status != "succeeded":
-        raise typer.Exit(1)
 
 
 @app.command("pipelines")
@@ -126,9 +130,7 @@ def runs_list(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
 ) -> None:
     """Recent runs, newest first."""
-    from gazer.core.runs import SqlRunStore
-
-    store = SqlRunStore(_settings().runs_url)
+    store = _services().runs
     store.reap_interrupted()
     table = Table("run", "pipeline", "status", "started", "duration", "steps", "cache hits")
     for r in store.list_runs(pipeline, limit):
@@ -143,9 +145,7 @@ def runs_show(
     run_id: Annotated[str, typer.Argument(help="A run id from `gazer runs list`.")],
 ) -> None:
     """One run: its steps, status, durations, cache hits, artifacts and log files."""
-    from gazer.core.runs import SqlRunStore
-
-    store = SqlRunStore(_settings().runs_url)
+    store = _services().runs
     store.reap_interrupted()
     r = store.get_run(run_id)
     out.print(f"[bold]run {r.id}[/] pipeline={r.pipeline} status={r.status} "
@@ -267,24 +267,13 @@ def batch_run(
     executor: Annotated[str, typer.Option(help="local (processes) or ray (actors).")] = "local",
 ) -> None:
     """Run a registered model over a file; kill it and run it again to resume."""
-    import functools
+    from gazer.batch.locate import locate
 
-    from gazer.batch.job import BatchRunner, BatchSpec
-    from gazer.batch.locate import load_registered, locate
-    from gazer.batch.progress_store import ChunkLedger
-    from gazer.registry.resolve import registry_from_settings
-
-    settings = _settings()
-    spec_model = model if "@" in model else f"{model}@champion"
-    name, _, ref = spec_model.partition("@")
-    version = registry_from_settings(settings).get_version(name, ref).version
-    source, key = locate(input, settings)
-    target, prefix = locate(output, settings)
-    spec = BatchSpec(f"{name}@{version}", key, prefix, column, chunk_rows)
-    loader = functools.partial(load_registered, settings, name, str(version))
-    runner = BatchRunner(source, target, ChunkLedger(settings.runs_url), workers, echo=echo,
-                         executor=executor, ray_address=settings.executor.ray_address)
-    result = runner.run(spec, loader, version)
+    with _services() as services:
+        result = services.start_batch(model, input, output, column=column,
+                                      chunk_rows=chunk_rows, workers=workers,
+                                      executor=executor, echo=echo)
+        target, prefix = locate(output, services.settings, services.storage)
     echo(f"{result.rows} rows: {result.predicted} predicted, {result.errors} errors "
          f"({result.chunks} chunks, {result.skipped_chunks} reused) in {result.seconds:.1f}s "
          f"→ {target.url(prefix)}/predictions.parquet")
@@ -297,27 +286,29 @@ def watch_cmd(
     once: Annotated[bool, typer.Option("--once", help="Scan once and exit.")] = False,
 ) -> None:
     """Watch storage prefixes and fire schedules; each starts a batch job or a pipeline."""
-    from gazer.storage.resolve import storage_from_settings
     from gazer.triggers.actions import make_action, start_scheduled
     from gazer.triggers.ledger import WatchLedger
     from gazer.triggers.loop import watch_forever
     from gazer.triggers.schedule import Scheduler, load_schedules
     from gazer.triggers.watcher import StorageWatcher, load_bindings, read_config
 
-    settings = _settings()
     bindings = load_bindings(config)
     schedules = load_schedules(read_config(config).get("schedules"))
-    ledger = WatchLedger(settings.runs_url)
-    watcher = StorageWatcher(storage_from_settings(settings), bindings, ledger,
-                             make_action(settings, echo), echo)
-    scheduler = Scheduler(schedules, ledger, lambda s: start_scheduled(settings, s, echo))
+    services = _services()
+    ledger = WatchLedger(services.db)
+    watcher = StorageWatcher(services.storage, bindings, ledger,
+                             make_action(services, echo), echo)
+    scheduler = Scheduler(schedules, ledger, lambda s: start_scheduled(services, s, echo))
     echo(f"watching {', '.join(b.prefix for b in bindings) or 'no prefixes'} in "
-         f"{settings.storage_uri}; {len(schedules)} schedule(s)")
-    if once:
-        handled = watcher.scan_once() + scheduler.fire_due()
-        echo(f"{len(handled)} object(s) or schedule(s) handled")
-        return
-    watch_forever(lambda: watcher.scan_once() + scheduler.fire_due(), interval, echo)
+         f"{services.storage.uri}; {len(schedules)} schedule(s)")
+    try:
+        if once:
+            handled = watcher.scan_once() + scheduler.fire_due()
+            echo(f"{len(handled)} object(s) or schedule(s) handled")
+            return
+        watch_forever(lambda: watcher.scan_once() + scheduler.fire_due(), interval, echo)
+    finally:
+        services.close()
 
 
 @app.command("query")
@@ -360,7 +351,7 @@ def demo_cmd(
         "--check", help="Exit once every app is trained and answering (for CI).")] = False,
 ) -> None:
     """Train every app that has no champion yet, then check each answers."""
-    from gazer.apps.demo import run_demo
+    from gazer.demo import run_demo
 
     ok = run_demo(_settings(), echo=echo, check=check)
     if not ok:

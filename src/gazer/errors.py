@@ -28,12 +28,15 @@ so the CLI prints one clear line and the HTTP layer answers ``{"error", "detail"
     ├── RunStoreError (503)
     ├── TrackingError (502)
     └── StepFailed (500)
+        └── RunFailed (500)
 
 Backend errors (botocore, SQLAlchemy, MLflow) are translated at the adapter that
 imports the backend, with ``raise ... from exc``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class GazerError(Exception):
@@ -193,3 +196,19 @@ class StepFailed(GazerError):
     def __init__(self, step: str, message: str) -> None:
         super().__init__(f"step {step!r} failed: {message}")
         self.step = step
+
+
+class RunFailed(StepFailed):
+    """A pipeline run ended without succeeding (a step failed, or it was interrupted).
+
+    The one behaviour for a failed run, wherever it was started: ``gazer run`` prints the
+    message and exits 1, the trigger loop records it, ``Pipeline.run`` raises it. ``run``
+    is the stored ``RunRecord``.
+    """
+
+    def __init__(self, run: Any, step: str | None = None) -> None:
+        GazerError.__init__(
+            self, f"run {run.id} of {run.pipeline!r} {run.status}: {run.error}; resume with "
+                  f"`gazer run {run.pipeline} --resume {run.id}`")
+        self.run = run
+        self.step = step or "?"

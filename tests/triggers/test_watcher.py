@@ -105,25 +105,27 @@ def test_bindings_files_are_checked(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_a_csv_landing_starts_a_summarizer_batch_job(tmp_path: Path) -> None:
     from gazer.apps.summarizer.model import ClusterSummarizer, SummarizerConfig, split_sentences
+    from gazer.registry.memory import MemoryRegistry
     from gazer.registry.promotion import promote
-    from gazer.registry.resolve import registry_from_settings
-    from gazer.storage.resolve import storage_from_settings
+    from gazer.services import Services
     from gazer.triggers.actions import make_action
     from tests.apps.summarizer.test_model import DOC
 
     settings = Settings(home=tmp_path / "home", tracking={"co2": False})  # type: ignore[arg-type]
-    registry = registry_from_settings(settings)
+    # an in-memory registry: the batch workers get the model from this process
+    registry = MemoryRegistry()
     registry.register("summarizer", ClusterSummarizer(SummarizerConfig(embedding="tfidf")))
     promote(registry, "summarizer", 1)
-    storage = storage_from_settings(settings)
+    services = Services(settings, registry=registry)
+    storage = services.storage
     frame = pd.DataFrame({"text": [DOC, "", DOC.replace("phone", "tablet")]})
     storage.write_bytes("landing/reviews/week1.csv", frame.to_csv(index=False).encode())
     binding = Binding(name="reviews", prefix="landing/reviews/",
                       batch={"model": "summarizer@champion", "output": "output/reviews/{stem}",
                              "workers": 1})
     lines: list[str] = []
-    watcher = StorageWatcher(storage, [binding], WatchLedger(settings.runs_url),
-                             make_action(settings, lines.append), lines.append)
+    watcher = StorageWatcher(storage, [binding], WatchLedger(services.db),
+                             make_action(services, lines.append), lines.append)
     assert watcher.scan_once() == [("landing/reviews/week1.csv", "done")]
     out = pd.read_parquet(storage.local_path("output/reviews/week1/predictions.parquet"))
     assert list(out["row_id"]) == [0, 2]

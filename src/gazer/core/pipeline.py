@@ -10,7 +10,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from gazer.core import checks
 from gazer.core.step import Step
-from gazer.errors import InvalidParam, StepFailed
+from gazer.errors import InvalidParam
+from gazer.settings import get_settings
 
 if TYPE_CHECKING:
     from gazer.core.runs import RunRecord
@@ -105,22 +106,12 @@ class Pipeline:
         executor: str | None = None,
         resume: str | None = None,
     ) -> RunRecord:
-        """Run the pipeline with the default runner built from ``settings``."""
-        from gazer.core.runner import Runner
-        from gazer.settings import get_settings
+        """Run the pipeline on services built from ``settings``; raises ``RunFailed`` (a
+        ``StepFailed``) unless the run succeeded."""
+        from gazer.core.runner import run_once  # the runner builds on this module
 
-        runner = Runner(settings or get_settings(), executor=executor)
-        try:
-            record = runner.run(self, params, resume=resume)
-        finally:
-            runner.close()
-        if record.status != "succeeded":
-            failed = next((s.name for s in record.steps if s.status == "failed"), "?")
-            raise StepFailed(
-                failed,
-                f"{record.error}; resume with `gazer run {self.name} --resume {record.id}`",
-            )
-        return record
+        return run_once(self, params, settings=settings or get_settings(), executor=executor,
+                        resume=resume)
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, steps={self.order})"

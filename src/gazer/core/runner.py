@@ -32,10 +32,11 @@ from gazer.core.runs import (
     StepRecord,
 )
 from gazer.core.task import StepResult, StepTask
-from gazer.errors import InvalidInput, InvalidParam
+from gazer.errors import InvalidInput, InvalidParam, RunFailed
 from gazer.registry.protocol import Registry
 from gazer.registry.resolve import registry_from_settings
 from gazer.settings import Settings
+from gazer.spec import ServiceSpec
 from gazer.storage.protocol import Storage
 from gazer.storage.resolve import storage_from_settings
 from gazer.tracking.co2 import Emissions, measure_emissions
@@ -135,7 +136,7 @@ class Runner:
         return self.store.get_run(record.id)
 
     def _check_executor(self, executor_name: str) -> None:
-        if executor_name != "local" and self.storage.uri.startswith("memory://"):
+        if executor_name != "local" and self.storage.describe() is None:
             raise InvalidInput(
                 f"the {executor_name} executor's workers cannot see in-memory storage; set "
                 f"GAZER_STORAGE__URI to a folder or s3:// URI (got {self.storage.uri})"
@@ -274,23 +275,25 @@ class Runner:
         tracking_id: str,
     ) -> StepTask:
         step = pipeline.steps[name]
-        # in-memory trackers and registries cannot follow a task to another process
-        portable = self.executor.shares_memory and step.timeout_s is None
-        if not portable and self.storage.uri.startswith("memory://"):
+        storage: Storage | ServiceSpec | None = self.storage
+        tracker: Tracker | ServiceSpec | None = self.tracker
+        registry: Registry | ServiceSpec | None = self.registry
+        if not (self.executor.shares_memory and step.timeout_s is None):
+            # another process: each service travels as its own description, or not at all
+            storage, tracker, registry = (self.storage.describe(), self.tracker.describe(),
+                                          self.registry.describe())
+        if storage is None:
             raise InvalidInput(
-                f"step {name!r} runs in another process (timeout_s or a remote executor), "
-                f"which cannot see in-memory storage; use a folder or s3:// storage"
-            )
-        tracker = self.tracker if portable or hasattr(self.tracker, "tracking_uri") else None
-        registry = self.registry if portable or hasattr(self.registry, "tracker") else None
+                    f"step {name!r} runs in another process (timeout_s or a remote executor), "
+                    f"which cannot see in-memory storage; use a folder or s3:// storage"
+                )
         inputs = {inp: done[src[0]][src[1]] for inp, src in pipeline.edges[name].items() if src}
         return StepTask(
             run_id=run_id,
             step=step,
             params={k: params[f"{name}.{k}"] for k in step.params},
             inputs=inputs,
-            storage_uri=self.storage.uri,
-            storage_options=self.settings.storage,
+            storage=storage,
             settings=self.settings,
             artifact_prefix=f"curated/runs/{run_id}/{name}",
             log_path=str(self.settings.logs_dir / run_id / f"{name}.log"),
@@ -338,3 +341,26 @@ class Runner:
         finally:
             self.store.update_run(run_id, status=status, error=error, finished_at=time.time())
         self.echo(f"run {run_id} {status}" + (f": {error}" if error else ""))
+
+
+def run_once(
+    pipeline: Pipeline,
+    params: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings,
+    resume: str | None = None,
+    executor: str | Executor | None = None,
+    echo: Callable[[str], None] | None = None,
+    **services: Any,
+) -> RunRecord:
+    """Build a runner on ``services`` (the rest from ``settings``), run, close; the run's
+    record, or ``RunFailed`` when it did not succeed. Every caller (``Services``,
+    ``Pipeline.run``) goes through here, so a failed run behaves the same everywhere."""
+    runner = Runner(settings, executor=executor, echo=echo, **services)
+    try:
+        record = runner.run(pipeline, params, resume=resume)
+    finally:
+        runner.close()
+    if record.status != SUCCEEDED:
+        raise RunFailed(record, next((s.name for s in record.steps if s.status == FAILED), None))
+    return record

@@ -2,7 +2,9 @@
 
 A task is picklable (cloudpickle) so the same function runs on a local thread, in a child
 process (steps with a timeout) or as a Ray task: inputs arrive as ``ArtifactRef``s and are
-loaded from shared storage, outputs are saved there and only references come back.
+loaded from shared storage, outputs are saved there and only references come back. On a
+thread the task carries the runner's live services; to another process it carries their
+``ServiceSpec``s, which open equal services where the task lands.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from gazer.core.context import StepContext, enter_context, leave_context
 from gazer.core.step import Step
 from gazer.core.steplog import capture_output, step_logger
 from gazer.registry.protocol import Registry
-from gazer.settings import Settings, StorageSettings
-from gazer.storage.resolve import open_storage
+from gazer.settings import Settings
+from gazer.spec import ServiceSpec
+from gazer.storage.protocol import Storage
 from gazer.tracking.protocol import Tracker
 
 
@@ -31,14 +34,13 @@ class StepTask:
     step: Step
     params: dict[str, Any]
     inputs: dict[str, ArtifactRef]
-    storage_uri: str
-    storage_options: StorageSettings
+    storage: Storage | ServiceSpec
     artifact_prefix: str
     log_path: str
     tmp_dir: str
-    tracker: Tracker | None = None
+    tracker: Tracker | ServiceSpec | None = None
     tracking_run_id: str | None = None
-    registry: Registry | None = None
+    registry: Registry | ServiceSpec | None = None
     settings: Settings | None = None
 
 
@@ -63,16 +65,16 @@ def execute_task(task: StepTask) -> StepResult:
     """Load inputs, call the step (with retries and backoff), save outputs."""
     started = time.time()
     ctx = StepContext(
-        run_id=task.run_id, step=task.step.name, tracker=task.tracker,
+        run_id=task.run_id, step=task.step.name, tracker=_live(task.tracker),
         tracking_run_id=task.tracking_run_id,
-        work_dir=Path(task.tmp_dir) / "scratch" / task.step.name, registry=task.registry,
-        settings=task.settings,
+        work_dir=Path(task.tmp_dir) / "scratch" / task.step.name,
+        registry=_live(task.registry), settings=task.settings,
     )
     token = enter_context(ctx)
     attempts = 0
     try:
         with capture_output(task.log_path):
-            storage = open_storage(task.storage_uri, task.storage_options)
+            storage = _live(task.storage)
             while True:
                 attempts += 1
                 ctx.attempt = attempts
@@ -94,6 +96,10 @@ def execute_task(task: StepTask) -> StepResult:
                     time.sleep(delay)
     finally:
         leave_context(token)
+
+
+def _live(service: Any) -> Any:
+    return service.open() if isinstance(service, ServiceSpec) else service
 
 
 def _attempt(task: StepTask, storage: Any, ctx: StepContext) -> dict[str, ArtifactRef]:

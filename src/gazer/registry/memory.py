@@ -15,6 +15,9 @@ from gazer.registry.protocol import CHAMPION, ModelVersion, version_tags
 class MemoryRegistry:
     """A registry held in this process; models are kept as deep copies."""
 
+    def describe(self) -> None:
+        return None  # its versions live in this process's memory
+
     def __init__(self) -> None:
         self._models: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()

@@ -19,7 +19,19 @@ from typing import Any
 
 from gazer.errors import ModelNotFound, TrackingError
 from gazer.registry.protocol import CHAMPION, ModelVersion, version_tags
+from gazer.spec import ServiceSpec
 from gazer.tracking.mlflow import MlflowTracker
+
+
+@dataclasses.dataclass(frozen=True)
+class MlflowRegistrySpec(ServiceSpec):
+    """The MLflow registry at a tracking URI, with its artifact root."""
+
+    tracking_uri: str
+    artifact_uri: str | None
+
+    def open(self) -> MlflowRegistry:
+        return MlflowRegistry(self.tracking_uri, self.artifact_uri)
 
 _PICKLE_MARKER = "gazer-model.json"
 
@@ -29,6 +41,9 @@ class MlflowRegistry:
 
     def __init__(self, tracking_uri: str, artifact_uri: str | None = None) -> None:
         self.tracker = MlflowTracker(tracking_uri, artifact_uri)
+
+    def describe(self) -> MlflowRegistrySpec:
+        return MlflowRegistrySpec(self.tracker.tracking_uri, self.tracker.artifact_uri)
 
     @property
     def client(self) -> Any:

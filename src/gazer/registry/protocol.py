@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from gazer.spec import ServiceSpec
+
 CHAMPION, CHALLENGER = "champion", "challenger"
 EXAMPLE_TAG = "gazer.input_example"
 _EXAMPLE_LIMIT = 4000
@@ -117,3 +119,6 @@ class Registry(Protocol):
 
     def load_model(self, name: str, ref: str | int = CHAMPION) -> Any:
         """The model object of a version, rebuilt from its stored artifact."""
+
+    def describe(self) -> ServiceSpec | None:
+        """How another process opens this registry (``None``: only this process sees it)."""

@@ -20,24 +20,25 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gazer.batch import http as batch_http
+from gazer.catalog import list_apps
 from gazer.errors import GazerError
-from gazer.monitoring.predictions import PredictionLog
 from gazer.registry.protocol import Registry
-from gazer.serving import admin, batch_api, inference
+from gazer.services import Services
+from gazer.serving import admin, inference
 from gazer.serving.auth import KeyRing, require
 from gazer.serving.contract import allowed_methods, install_contract
 from gazer.serving.endpoint import Endpoint
 from gazer.serving.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from gazer.serving.state import ServingState
 from gazer.settings import EndpointSettings, Settings
+from gazer.ui.pages import mount_ui
 
 log = logging.getLogger("gazer.serving")
 
 
 def default_endpoints() -> list[EndpointSettings]:
     """One endpoint per registered app that has a model."""
-    from gazer.catalog import list_apps
-
     return [EndpointSettings(name=a.endpoint or a.model_name, model=a.model_name)
             for a in list_apps() if a.model_name]
 
@@ -47,18 +48,20 @@ def create_app(
     *,
     registry: Registry | None = None,
     endpoints: Sequence[EndpointSettings] | None = None,
+    services: Services | None = None,
 ) -> FastAPI:
-    """Build the app; ``registry`` and ``endpoints`` default to what ``settings`` name."""
+    """Build the app on ``services`` (built from ``settings`` in the lifespan when not
+    given, with ``registry`` if given); ``endpoints`` default to what ``settings`` name."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from gazer.registry.resolve import registry_from_settings
-
-        reg = registry or registry_from_settings(settings)
+        svc = services if services is not None else await run_in_threadpool(
+            lambda: Services(settings, registry=registry))
+        reg = svc.registry
         configs = list(endpoints or settings.serving.endpoints or default_endpoints())
-        predictions = PredictionLog(settings.runs_url, settings.serving.prediction_flush_s) \
-            if settings.serving.log_predictions else None
-        state = ServingState(settings, reg, [Endpoint(c, reg) for c in configs], predictions)
+        predictions = svc.predictions if settings.serving.log_predictions else None
+        state = ServingState(settings, reg, [Endpoint(c, reg) for c in configs], predictions,
+                             services=svc)
         app.state.gazer = state
         events = await run_in_threadpool(state.watcher.sync_once)
         for event in events:
@@ -73,6 +76,8 @@ def create_app(
             yield
         finally:
             await run_in_threadpool(state.close)
+            if services is None:
+                await run_in_threadpool(svc.close)
 
     app = FastAPI(
         title="gazer",
@@ -86,15 +91,11 @@ def create_app(
     _add_error_handlers(app)
     app.include_router(inference.router)
     app.include_router(admin.router)
-    app.include_router(batch_api.router)
+    app.include_router(batch_http.make_router([require("predict")]))
     _add_platform_routes(app)
-    from gazer.catalog import list_apps
-
     for built_in in list_apps():
         if built_in.mount is not None:
             built_in.mount(app)
-    from gazer.ui.pages import mount_ui
-
     mount_ui(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.serving.max_body_bytes)
     if settings.serving.cors_origins:

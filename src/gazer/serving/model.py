@@ -8,13 +8,19 @@ from typing import Any
 
 import numpy as np
 
-from gazer.errors import InvalidInput
+from gazer.errors import GazerError, InvalidInput
 from gazer.registry.protocol import EXAMPLE_TAG, Registry, decode_example
 
 
 @dataclasses.dataclass
 class ServedModel:
-    """One loaded version; ``predict`` maps a 2-D input to named output arrays."""
+    """One loaded version; ``predict`` maps a 2-D input to named output arrays.
+
+    A model offers ``predict`` (and ``probabilities`` when it has ``predict_proba``), or
+    names its own outputs: an ``output_names`` sequence (``predict`` first) and
+    ``predict_outputs(x, wanted)`` returning those of them asked for, computed in one pass
+    (a word model's top candidates, a summary's sentence indexes).
+    """
 
     name: str
     version: int
@@ -38,14 +44,21 @@ class ServedModel:
         return inputs
 
     @property
+    def _own_outputs(self) -> bool:
+        return (getattr(self.model, "output_names", None) is not None
+                and callable(getattr(self.model, "predict_outputs", None)))
+
+    @property
     def output_names(self) -> list[str]:
+        if self._own_outputs:
+            return list(self.model.output_names)
         names = ["predict"]
         if hasattr(self.model, "predict_proba"):
             names.append("probabilities")
         return names
 
     def predict(self, inputs: Any, outputs: set[str] | None = None) -> dict[str, np.ndarray]:
-        """``{"predict": ...}``; ``"probabilities"`` too when asked for and available."""
+        """``{"predict": ...}``; the other ``output_names`` too when asked for."""
         x = self._prepare(inputs)
         wanted = outputs or {"predict"}
         unknown = wanted - set(self.output_names)
@@ -53,11 +66,16 @@ class ServedModel:
             raise InvalidInput(f"model {self.name} has outputs {self.output_names}; "
                                f"got a request for {sorted(unknown)}")
         try:
+            if self._own_outputs:
+                own = self.model.predict_outputs(x, set(wanted))
+                return {k: np.asarray(own[k]) for k in self.output_names if k in wanted}
             result = {}
             if "predict" in wanted:
                 result["predict"] = np.asarray(self.model.predict(x))
             if "probabilities" in wanted:
                 result["probabilities"] = np.asarray(self.model.predict_proba(x))
+        except GazerError:
+            raise  # already says what was wrong, in the user's terms
         except ValueError as exc:
             raise InvalidInput(f"model {self.name} v{self.version} refused the input: {exc}") \
                 from exc

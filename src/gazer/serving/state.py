@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from gazer.errors import GazerError, ModelNotFound
 from gazer.monitoring.metrics import ServingMetrics
 from gazer.monitoring.predictions import Prediction, PredictionLog
 from gazer.registry.protocol import Registry
+from gazer.services import Services
 from gazer.serving.batcher import Batcher
 from gazer.serving.endpoint import Endpoint, SwapEvent
 from gazer.serving.model import ServedModel
@@ -26,7 +27,6 @@ from gazer.settings import Settings
 from gazer.sql import QuerySandbox
 
 log = logging.getLogger("gazer.serving")
-T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -43,8 +43,9 @@ class ServingState:
     """Endpoints, the registry watcher, metrics, the prediction log and the shadow pool."""
 
     def __init__(self, settings: Settings, registry: Registry, endpoints: list[Endpoint],
-                 predictions: PredictionLog | None) -> None:
+                 predictions: PredictionLog | None, *, services: Services) -> None:
         self.settings = settings
+        self.services = services
         self.registry = registry
         self.endpoints = {e.name: e for e in endpoints}
         self.metrics = ServingMetrics()
@@ -100,35 +101,22 @@ class ServingState:
         latency_ms = self._log(endpoint, model, role, 200, started, inputs,
                                _summary(answer), request_id)
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
-            self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id, prepare)
+            self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id, outputs,
+                                    prepare)
         return Answer(model, role, answer, latency_ms)
 
-    def call(self, name: str, request_id: str, fn: Callable[[ServedModel], T],
-             inputs: Any, key: str | None = None) -> tuple[ServedModel, T]:
-        """Run ``fn`` on the model the policy picks, metered and logged like ``predict``.
-
-        For app routes that need more than ``predict`` (a summary's sentence indexes, say).
-        """
-        endpoint, role, model = self._route(name, key)
-        started = time.perf_counter()
-        try:
-            result = fn(model)
-        except GazerError as exc:
-            self._log(endpoint, model, role, exc.status_code, started, inputs, str(exc),
-                      request_id)
-            raise
-        self._log(endpoint, model, role, 200, started, inputs, repr(result)[:500], request_id)
-        return model, result
-
     def _shadow(self, endpoint: Endpoint, inputs: Any, request_id: str,
+                outputs: set[str] | None = None,
                 prepare: Callable[[ServedModel, Any], Any] | None = None) -> None:
+        """The challenger answers the same request, prepared its own way, off the live path."""
         model = endpoint.challenger.current
         if model is None:
             return
         started = time.perf_counter()
         try:
-            outputs = model.predict(prepare(model, inputs) if prepare is not None else inputs)
-            self._log(endpoint, model, "shadow", 200, started, inputs, _summary(outputs),
+            x = prepare(model, inputs) if prepare is not None else inputs
+            answer = model.predict(x, outputs)
+            self._log(endpoint, model, "shadow", 200, started, inputs, _summary(answer),
                       request_id)
         except Exception as exc:  # the shadow must never affect the live answer
             self._log(endpoint, model, "shadow", 500, started, inputs, str(exc), request_id)

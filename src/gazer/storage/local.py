@@ -5,11 +5,23 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from gazer.errors import ArtifactNotFound, StorageError
+from gazer.spec import ServiceSpec
 from gazer.storage.protocol import ObjectInfo, normalize_key
+
+
+@dataclass(frozen=True)
+class LocalSpec(ServiceSpec):
+    """A folder every process on this machine (or on a shared mount) sees."""
+
+    root: str
+
+    def open(self) -> LocalStorage:
+        return LocalStorage(self.root)
 
 _TMP_MARK = ".gazer-tmp-"
 
@@ -20,6 +32,9 @@ class LocalStorage:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
         self.uri = self.root.as_uri()
+
+    def describe(self) -> LocalSpec:
+        return LocalSpec(str(self.root))
 
     def _path(self, key: str) -> Path:
         return self.root / normalize_key(key)

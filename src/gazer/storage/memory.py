@@ -15,6 +15,9 @@ from gazer.storage.protocol import ObjectInfo, normalize_key
 class MemoryStorage:
     """A process-local object store; each object is replaced whole under a lock."""
 
+    def describe(self) -> None:
+        return None  # its objects live in this process's memory
+
     def __init__(self, name: str = "default") -> None:
         self.uri = f"memory://{name}"
         self._objects: dict[str, tuple[bytes, float]] = {}

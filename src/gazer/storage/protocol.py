@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from gazer.errors import InvalidInput
+from gazer.spec import ServiceSpec
 
 ZONES = ("landing", "raw", "curated", "models", "output")
 
@@ -59,6 +60,10 @@ class Storage(Protocol):
 
     def url(self, key: str) -> str:
         """The full URI of ``key`` (``file://``, ``s3://`` or ``memory://``)."""
+
+    def describe(self) -> ServiceSpec | None:
+        """How another process opens this store (``None``: only this process sees it)."""
+        ...
 
     def local_path(self, key: str) -> Path | None:
         """A path on this machine holding the object, when the store is local."""

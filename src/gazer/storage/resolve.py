@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-
 from gazer.errors import InvalidInput
 from gazer.settings import Settings, StorageSettings
 from gazer.storage.local import LocalStorage
 from gazer.storage.memory import MemoryStorage
 from gazer.storage.protocol import Storage
 
-_memory_stores: dict[str, MemoryStorage] = {}
-_memory_lock = threading.Lock()
-
 
 def open_storage(uri: str, options: StorageSettings | None = None) -> Storage:
     """Return the store for ``uri``; S3 options (endpoint, keys) come from ``options``."""
     options = options or StorageSettings()
     if uri.startswith("memory://"):
-        name = uri[len("memory://") :] or "default"
-        with _memory_lock:
-            return _memory_stores.setdefault(name, MemoryStorage(name))
+        # a new, empty store each time: share one by passing the object (see Services)
+        return MemoryStorage(uri[len("memory://") :] or "default")
     if uri.startswith("s3://"):
         from gazer.storage.s3 import S3Storage
 

@@ -8,11 +8,13 @@ are translated to gazer's here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from gazer.errors import ArtifactNotFound, InvalidInput, StorageError, StorageUnavailable
+from gazer.spec import ServiceSpec
 from gazer.storage.protocol import ObjectInfo, normalize_key
 
 _UNREACHABLE = (
@@ -23,6 +25,23 @@ _UNREACHABLE = (
     "ServerDisconnectedError",
     "ReadTimeoutError",
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Spec(ServiceSpec):
+    """A bucket and prefix, with the endpoint and keys to reach them."""
+
+    uri: str
+    endpoint_url: str | None
+    key: str | None = dataclasses.field(repr=False)
+    secret: str | None = dataclasses.field(repr=False)
+    region: str | None
+    connect_timeout_s: float
+
+    def open(self) -> S3Storage:
+        return S3Storage(self.uri, endpoint_url=self.endpoint_url, key=self.key,
+                         secret=self.secret, region=self.region,
+                         connect_timeout_s=self.connect_timeout_s)
 
 
 class S3Storage:
@@ -45,6 +64,7 @@ class S3Storage:
         self.uri = uri.rstrip("/")
         self.bucket = self.uri[len("s3://") :].split("/", 1)[0]
         self.endpoint_url = endpoint_url
+        self._spec = S3Spec(self.uri, endpoint_url, key, secret, region, connect_timeout_s)
         self._bucket_checked = False
         self.fs = s3fs.S3FileSystem(
             key=key,
@@ -60,6 +80,9 @@ class S3Storage:
             skip_instance_cache=True,
         )
         self.fs.retries = 1  # fail fast on an unreachable endpoint; botocore retries too
+
+    def describe(self) -> S3Spec:
+        return self._spec
 
     def _path(self, key: str) -> str:
         return f"{self.uri[len('s3://'):]}/{normalize_key(key)}"

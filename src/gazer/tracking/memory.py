@@ -12,6 +12,9 @@ from typing import Any
 class MemoryTracker:
     """A tracker whose runs live in this process; ``runs[id]`` holds what was logged."""
 
+    def describe(self) -> None:
+        return None  # its runs live in this process's memory
+
     def __init__(self) -> None:
         self.runs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()

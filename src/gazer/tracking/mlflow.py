@@ -7,6 +7,7 @@ running in parallel threads or on Ray workers can all log to the same run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -15,8 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from gazer.errors import TrackingError
+from gazer.spec import ServiceSpec
 
 _STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
+
+
+@dataclasses.dataclass(frozen=True)
+class MlflowSpec(ServiceSpec):
+    """An MLflow tracking URI and artifact root."""
+
+    tracking_uri: str
+    artifact_uri: str | None
+
+    def open(self) -> MlflowTracker:
+        return MlflowTracker(self.tracking_uri, self.artifact_uri)
 
 
 class MlflowTracker:
@@ -26,6 +39,9 @@ class MlflowTracker:
         self.tracking_uri = tracking_uri
         self.artifact_uri = artifact_uri
         self._client: Any = None
+
+    def describe(self) -> MlflowSpec:
+        return MlflowSpec(self.tracking_uri, self.artifact_uri)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_client": None}

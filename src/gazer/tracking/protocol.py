@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from gazer.spec import ServiceSpec
+
 
 @runtime_checkable
 class Tracker(Protocol):
@@ -45,3 +47,6 @@ class Tracker(Protocol):
 
     def run_url(self, run_id: str) -> str:
         """Where a person can look at the run."""
+
+    def describe(self) -> ServiceSpec | None:
+        """How another process opens this tracker (``None``: only this process sees it)."""

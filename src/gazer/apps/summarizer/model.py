@@ -50,7 +50,13 @@ def split_sentences(text: str) -> list[str]:
 
 
 class ClusterSummarizer:
-    """Summarise documents; the embedding model loads once, on first use."""
+    """Summarise documents; the embedding model loads once, on first use.
+
+    Served, its outputs are ``predict`` (the summary), ``sentences`` (the chosen
+    sentences' indexes) and ``n_sentences`` (the document's sentence count).
+    """
+
+    output_names = ("predict", "sentences", "n_sentences")
 
     def __init__(self, config: SummarizerConfig | None = None) -> None:
         self.config = config or SummarizerConfig()
@@ -129,9 +135,51 @@ class ClusterSummarizer:
 
     def predict(self, texts: Any) -> np.ndarray:
         """The summary of each text (serving and batch jobs call this)."""
+        return self.predict_outputs(texts, {"predict"})["predict"]
+
+    def predict_outputs(self, texts: Any, wanted: set[str]) -> dict[str, np.ndarray]:
+        """The ``output_names`` in ``wanted`` for each row, one ``summarize`` per row.
+
+        A row is a text, ``[text]``, or ``[text, k, ratio]`` with ``k`` and ``ratio`` numbers
+        (``None`` or NaN for the default). ``sentences`` is (N, width): the chosen indexes,
+        padded with -1.
+        """
         values = texts.tolist() if hasattr(texts, "tolist") else list(texts)
-        flat = [v[0] if isinstance(v, list | tuple) and len(v) == 1 else v for v in values]
-        return np.asarray([self.summarize(str(t)).text for t in flat], dtype=object)
+        summaries = [self.summarize(*_request(v)) for v in values]
+        out: dict[str, np.ndarray] = {}
+        if "predict" in wanted:
+            out["predict"] = np.asarray([s.text for s in summaries], dtype=object)
+        if "sentences" in wanted:
+            width = max((len(s.indexes) for s in summaries), default=0)
+            chosen = np.full((len(summaries), width), -1, dtype=np.int64)
+            for row, s in zip(chosen, summaries, strict=True):
+                row[:len(s.indexes)] = s.indexes
+            out["sentences"] = chosen
+        if "n_sentences" in wanted:
+            out["n_sentences"] = np.asarray([len(s.sentences) for s in summaries],
+                                            dtype=np.int64)
+        return out
+
+
+def _request(row: Any) -> tuple[str, int | None, float | None]:
+    """One input row as ``summarize``'s arguments: ``(text, k, ratio)``."""
+    if isinstance(row, list | tuple) and len(row) == 1:
+        return str(row[0]), None, None
+    if isinstance(row, list | tuple) and len(row) == 3 and all(map(_number, row[1:])):
+        text, k, ratio = row
+        return (str(text), None if _unset(k) else int(k),
+                None if _unset(ratio) else float(ratio))
+    return str(row), None, None
+
+
+def _number(value: Any) -> bool:
+    """``None`` or a number: a length control, not a text (three texts stay three texts)."""
+    return value is None or (isinstance(value, int | float | np.number)
+                             and not isinstance(value, bool))
+
+
+def _unset(value: Any) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
 
 
 def _minilm_path() -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +36,13 @@ class SummarizeResponse(BaseModel):
     model_version: int
 
 
+def _row(text: str, k: int | None, ratio: float | None) -> np.ndarray:
+    """One request as the model's input: a ``[text, k, ratio]`` row."""
+    row = np.empty((1, 3), dtype=object)
+    row[0] = [text, k, ratio]
+    return row
+
+
 def mount(app: FastAPI) -> None:
     """Add ``POST /summarize`` and the page ``/apps/summarizer``."""
 
@@ -45,13 +53,15 @@ def mount(app: FastAPI) -> None:
     def summarize(body: SummarizeRequest, request: Request) -> SummarizeResponse:
         """Extractive summary: sentences of the input, in document order."""
         state = request.app.state.gazer
-        rid = request_id(request)
-        served, result = state.call(
-            ENDPOINT, rid, lambda m: m.model.summarize(body.text, body.k, body.ratio),
-            body.text)
-        return SummarizeResponse(summary=result.text, sentences=result.indexes,
-                                 n_sentences=len(result.sentences),
-                                 model_version=served.version)
+        answer = state.predict(ENDPOINT, body.text, request_id(request),
+                               request.headers.get("x-request-key"),
+                               {"predict", "sentences", "n_sentences"},
+                               prepare=lambda _served, text: _row(text, body.k, body.ratio))
+        out = answer.outputs
+        return SummarizeResponse(summary=str(out["predict"][0]),
+                                 sentences=[int(i) for i in out["sentences"][0] if i >= 0],
+                                 n_sentences=int(out["n_sentences"][0]),
+                                 model_version=answer.model.version)
 
     @app.post("/api/summarize/sentences", include_in_schema=False,
               dependencies=[require("predict")])

@@ -250,6 +250,7 @@ def train_net(
 
 
 MAX_WORD_CHARS = 60
+MAX_TOP_K = 50  # the candidates served: ``top_words`` / ``top_probabilities`` per row
 
 
 class WordPredictor(LazyNet):
@@ -257,8 +258,12 @@ class WordPredictor(LazyNet):
 
     ``predict`` takes an (N, 6) array of words and returns N words; ``predict_proba`` the
     distribution over the vocabulary with ``<pad>`` and ``<unk>`` at zero; ``top_k`` words
-    with probabilities.
+    with probabilities. Served, its outputs are ``predict``, ``probabilities``, and the
+    ``MAX_TOP_K`` likeliest words per row, likeliest first, as ``top_words`` (N, k) with
+    ``top_probabilities`` (N, k), all from one forward pass (``predict_outputs``).
     """
+
+    output_names = ("predict", "probabilities", "top_words", "top_probabilities")
 
     def __init__(self, config: NetConfig, state: dict[str, Any], vocab: Vocabulary,
                  metrics: dict[str, float] | None = None) -> None:
@@ -292,15 +297,37 @@ class WordPredictor(LazyNet):
             return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, rows: Any) -> np.ndarray:
-        probs = self.predict_proba(rows)
-        return np.array([self.vocab.tokens[i] for i in probs.argmax(axis=1)], dtype=object)
+        return self._words(self.predict_proba(rows).argmax(axis=1))
 
     def top_k(self, rows: Any, k: int = 5) -> list[list[tuple[str, float]]]:
         probs = self.predict_proba(rows)
-        k = max(1, min(k, len(self.vocab) - 2))
-        order = np.argsort(-probs[:, 2:], axis=1, kind="stable")[:, :k] + 2  # never pad/unk
+        order = self._top(probs, k)
         return [[(self.vocab.tokens[i], float(p[i])) for i in row]
                 for row, p in zip(order, probs, strict=True)]
+
+    def predict_outputs(self, rows: Any, wanted: set[str]) -> dict[str, np.ndarray]:
+        """The ``output_names`` in ``wanted``, from one ``predict_proba``."""
+        probs = self.predict_proba(rows)
+        out: dict[str, np.ndarray] = {}
+        if "predict" in wanted:
+            out["predict"] = self._words(probs.argmax(axis=1))
+        if "probabilities" in wanted:
+            out["probabilities"] = probs
+        if wanted & {"top_words", "top_probabilities"}:
+            order = self._top(probs, MAX_TOP_K)
+            out["top_words"] = self._words(order)
+            out["top_probabilities"] = np.take_along_axis(probs, order, axis=1)
+        return out
+
+    def _top(self, probs: np.ndarray, k: int) -> np.ndarray:
+        """Each row's ``k`` likeliest ids, likeliest first (ties by id); never pad/unk."""
+        k = max(1, min(k, len(self.vocab) - 2))
+        return np.argsort(-probs[:, 2:], axis=1, kind="stable")[:, :k] + 2
+
+    def _words(self, ids: np.ndarray) -> np.ndarray:
+        words = np.empty(ids.size, dtype=object)
+        words[:] = [self.vocab.tokens[i] for i in ids.reshape(-1)]
+        return words.reshape(ids.shape)
 
 
 def _text(value: Any) -> str:

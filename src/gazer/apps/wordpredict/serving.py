@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from gazer.apps.wordpredict.model import MAX_WORD_CHARS, check_words
+from gazer.apps.wordpredict.model import MAX_TOP_K, MAX_WORD_CHARS, check_words
 from gazer.errors import InvalidInput
 from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
+from gazer.serving.model import ServedModel
 from gazer.serving.protocol import json_int
 
 ENDPOINT = "wordpredict"
@@ -50,7 +52,14 @@ class PredictRequest(BaseModel):
         examples=[["Feu", "clic", "a", "i", "seleccioneu", "el"]],
         json_schema_extra={"minItems": 6, "maxItems": 6, "items": {
             "type": "string", "pattern": f"^{WORD}$"}})
-    top_k: json_int(1, 50) | None = None  # type: ignore[valid-type]
+    top_k: json_int(1, MAX_TOP_K) | None = None  # type: ignore[valid-type]
+
+
+def _rows(served: ServedModel, words: list[str]) -> np.ndarray:
+    """One request's words as the model's input: a (1, 6) row."""
+    row = np.empty((1, len(words)), dtype=object)
+    row[0] = words
+    return row
 
 
 def predict_words(request: Request, words: list[str], top_k: int | None) -> Prediction:
@@ -58,13 +67,17 @@ def predict_words(request: Request, words: list[str], top_k: int | None) -> Pred
     if problems:
         raise InvalidInput("; ".join(problems))
     state = request.app.state.gazer
-    rid = request_id(request)
-    served, top = state.call(ENDPOINT, rid,
-                             lambda m: m.model.top_k([words], top_k or 1)[0], words,
-                             request.headers.get("x-request-key"))
-    return Prediction(
-        prediction=top[0][0], model_version=served.version,
-        candidates=[Candidate(word=w, prob=p) for w, p in top] if top_k else None)
+    answer = state.predict(ENDPOINT, words, request_id(request),
+                           request.headers.get("x-request-key"),
+                           {"top_words", "top_probabilities"} if top_k else {"predict"},
+                           prepare=_rows)
+    if not top_k:
+        return Prediction(prediction=str(answer.outputs["predict"][0]),
+                          model_version=answer.model.version)
+    top = list(zip(answer.outputs["top_words"][0][:top_k],
+                   answer.outputs["top_probabilities"][0][:top_k], strict=True))
+    return Prediction(prediction=str(top[0][0]), model_version=answer.model.version,
+                      candidates=[Candidate(word=str(w), prob=float(p)) for w, p in top])
 
 
 def mount(app: FastAPI) -> None:
@@ -84,8 +97,8 @@ def mount(app: FastAPI) -> None:
                                        "then 3 after", examples=["Feu,clic,a,i,seleccioneu,el"],
                            max_length=6 * (MAX_WORD_CHARS + 1),
                            json_schema_extra={"pattern": f"^{WORD}(?:,{WORD}){{5}}$"}),
-        top_k: int | None = Query(None, ge=1, le=50, description="Also return this many "
-                                                                 "candidates"),
+        top_k: int | None = Query(None, ge=1, le=MAX_TOP_K,
+                                  description="Also return this many candidates"),
     ) -> Prediction:
         """The missing word between 3 words before and 3 after: ``{"prediction": "..."}``."""
         return predict_words(request, [w.strip() for w in words.split(",")], top_k)

@@ -16,42 +16,51 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import uvicorn
 
 from gazer.catalog import list_apps
-from gazer.core.runner import Runner
+from gazer.errors import RunFailed
 from gazer.registry.protocol import CHAMPION, EXAMPLE_TAG, decode_example
+from gazer.services import Services
+from gazer.serving.app import create_app
+from gazer.serving.auth import check_public_bind
 from gazer.settings import Settings
 
 
-def train_missing(settings: Settings, echo: Callable[[str], None]) -> bool:
+def train_missing(services: Services, echo: Callable[[str], None]) -> bool:
     """Run each app's quick configuration when its model has no champion yet."""
-    runner = Runner(settings, echo=echo)
+    registry = services.registry
     ok = True
-    try:
-        for app in list_apps():
-            echo(f"== app {app.name}: {app.description}")
-            champion = runner.registry.find_alias(app.model_name, CHAMPION) \
-                if app.model_name else None
-            if champion is not None:
-                echo(f"   champion v{champion.version} exists; not retraining")
-                continue
-            record = runner.run(app.build(), app.quick_params)
-            echo(f"   details: gazer runs show {record.id}")
-            if record.status != "succeeded":
-                ok = False
-            elif app.model_name and runner.registry.find_alias(app.model_name, CHAMPION) is None:
-                latest = runner.registry.list_versions(app.model_name)[0]
-                echo(f"   {app.model_name}: the gate refused v{latest.version}: "
-                     f"{latest.tags.get('gazer.gate_reasons', '?')}")
-                ok = False
-    finally:
-        runner.close()
+    for app in list_apps():
+        echo(f"== app {app.name}: {app.description}")
+        champion = registry.find_alias(app.model_name, CHAMPION) if app.model_name else None
+        if champion is not None:
+            echo(f"   champion v{champion.version} exists; not retraining")
+            continue
+        try:
+            record = services.run_pipeline(app.build(), app.quick_params, echo=echo)
+        except RunFailed as failed:
+            echo(f"   details: gazer runs show {failed.run.id}")
+            ok = False
+            continue
+        echo(f"   details: gazer runs show {record.id}")
+        if app.model_name and registry.find_alias(app.model_name, CHAMPION) is None:
+            latest = registry.list_versions(app.model_name)[0]
+            echo(f"   {app.model_name}: the gate refused v{latest.version}: "
+                 f"{latest.tags.get('gazer.gate_reasons', '?')}")
+            ok = False
     return ok
 
 
 def run_demo(settings: Settings, echo: Callable[[str], None], check: bool = False) -> bool:
     """Train what is missing, then serve (or, with ``check``, probe every endpoint and exit)."""
-    if not train_missing(settings, echo):
+    with Services(settings) as services:
+        return _demo(services, echo, check)
+
+
+def _demo(services: Services, echo: Callable[[str], None], check: bool) -> bool:
+    settings = services.settings
+    if not train_missing(services, echo):
         return False
     echo("")
     echo(f"Runs:      gazer runs list        (store: {settings.runs_url})")
@@ -59,37 +68,28 @@ def run_demo(settings: Settings, echo: Callable[[str], None], check: bool = Fals
     echo(f"MLflow UI: mlflow ui --backend-store-uri {settings.tracking_uri}")
     echo(f"Logs:      {settings.logs_dir}")
     if check:
-        return check_serving(settings, echo)
-    import uvicorn
-
-    from gazer.serving.app import create_app
-    from gazer.serving.auth import check_public_bind
-
+        return check_serving(services, echo)
     host, port = settings.serving.host, settings.serving.port
     check_public_bind(host, settings.serving)
     echo(f"Open:      http://{host}:{port}/   (Ctrl-C to stop)")
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(create_app(settings, services=services), host=host, port=port,
+                log_level="warning", access_log=False)
     return True
 
 
-def check_serving(settings: Settings, echo: Callable[[str], None]) -> bool:
+def check_serving(services: Services, echo: Callable[[str], None]) -> bool:
     """Serve on a free port, ask each endpoint for one prediction, stop."""
-    import uvicorn
-
-    from gazer.registry.resolve import registry_from_settings
-    from gazer.serving.app import create_app
-
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(services.settings, services=services),
+                                           host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base)
-        registry = registry_from_settings(settings)
+        registry = services.registry
         ok = True
         for app in list_apps():
             if not app.model_name:

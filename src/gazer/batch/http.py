@@ -1,13 +1,17 @@
-"""Batch jobs over HTTP: upload a CSV, follow its progress, download the result."""
+"""Batch jobs over HTTP: upload a CSV, follow its progress, download the result.
+
+The router needs the server's ``Services`` at ``app.state.gazer.services``; the serving app
+includes it behind the ``predict`` scope.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -16,12 +20,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from gazer.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from gazer.serving.auth import require
-from gazer.serving.contract import errors
 
-router = APIRouter(prefix="/api/batch", tags=["batch jobs"],
-                   dependencies=[require("predict")])
 MAX_UPLOAD = 50 * 2**20
+NO_JOB: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No batch job with that id on this server"}}
+NOT_DONE: dict[int | str, dict[str, Any]] = {409: {"description": "The job is not done yet"}}
 
 
 class JobStarted(BaseModel):
@@ -53,35 +56,24 @@ def _jobs(request: Request) -> dict[str, JobState]:
     return jobs
 
 
-def _run(settings: Any, job: JobState, column: str) -> None:
-    from gazer.batch.job import BatchRunner, BatchSpec
-    from gazer.batch.locate import load_registered
-    from gazer.batch.progress_store import ChunkLedger
-    from gazer.registry.resolve import registry_from_settings
-    from gazer.storage.resolve import storage_from_settings
+def _run(services: Any, job: JobState, column: str) -> None:
+    """The job, on a background thread: counts for the poller, the error if it fails."""
+    job.status = "running"
 
-    storage = storage_from_settings(settings)
-    ledger = ChunkLedger(settings.runs_url)
+    def rows(done: int, total: int) -> None:
+        job.rows_done, job.rows_total = done, total
+
     try:
-        name, _, ref = job.model.partition("@")
-        version = registry_from_settings(settings).get_version(name, ref or "champion").version
-        spec = BatchSpec(f"{name}@{version}", job.input_key, job.output_prefix, column, 200)
-        job.status = "running"
-
-        def rows(done: int, total: int) -> None:
-            job.rows_done, job.rows_total = done, total
-
-        result = BatchRunner(storage, storage, ledger, workers=1, on_rows=rows).run(
-            spec, functools.partial(load_registered, settings, name, str(version)), version)
+        result = services.start_batch(job.model, job.input_key, job.output_prefix,
+                                      column=column, chunk_rows=200, workers=1,
+                                      source=services.storage, on_rows=rows)
         job.predicted, job.errors, job.status = result.predicted, result.errors, "done"
     except Exception as exc:  # a background job's boundary: record it for the poller
         job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
     finally:
         job.finished_at = time.time()
-        ledger.close()
 
 
-@router.post("/jobs", status_code=202, response_model=JobStarted)
 def start_job(request: Request, file: UploadFile = File(description="A CSV with a text column"),
               column: str = Form("text"), model: str = Form("summarizer@champion")
               ) -> JobStarted:
@@ -97,14 +89,12 @@ def start_job(request: Request, file: UploadFile = File(description="A CSV with 
     if column not in header.columns:
         raise InvalidInput(f"the CSV has no column {column!r}; columns: "
                            f"{', '.join(map(str, header.columns))}")
-    from gazer.storage.resolve import storage_from_settings
-
     job_id = uuid.uuid4().hex[:12]
     key = f"landing/uploads/{job_id}.csv"
-    storage_from_settings(state.settings).write_bytes(key, data)
+    state.services.storage.write_bytes(key, data)
     job = JobState(job_id, model, key, f"output/uploads/{job_id}")
     _jobs(request)[job_id] = job
-    threading.Thread(target=_run, args=(state.settings, job, column), daemon=True).start()
+    threading.Thread(target=_run, args=(state.services, job, column), daemon=True).start()
     return JobStarted(job=job_id, status_url=f"/api/batch/jobs/{job_id}")
 
 
@@ -115,7 +105,6 @@ def _job(request: Request, job_id: str) -> JobState:
     return job
 
 
-@router.get("/jobs/{job_id}", responses=errors(404))
 def job_status(job_id: str, request: Request) -> dict[str, Any]:
     """Status, rows done of rows total, counts, and the download link when done."""
     job = _job(request, job_id)
@@ -125,19 +114,13 @@ def job_status(job_id: str, request: Request) -> dict[str, Any]:
     return out
 
 
-@router.get("/jobs/{job_id}/result.csv", response_class=Response, responses={
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-          "description": "The input rows with prediction and error columns"},
-    **errors(404, 409)})
 def job_result(job_id: str, request: Request) -> Response:
     """The input rows with a ``prediction`` column (empty for rows in the errors file)."""
-    from gazer.storage.resolve import storage_from_settings
-
     job = _job(request, job_id)
     if job.status != "done":
         raise Conflict(f"batch job {job_id} is {job.status}, not done: poll "
                        f"/api/batch/jobs/{job_id} until its status is done")
-    storage = storage_from_settings(request.app.state.gazer.settings)
+    storage = request.app.state.gazer.services.storage
     inputs = pd.read_csv(io.BytesIO(storage.read_bytes(job.input_key)), dtype=str,
                          keep_default_na=False)
     preds = pd.read_parquet(io.BytesIO(storage.read_bytes(
@@ -147,3 +130,19 @@ def job_result(job_id: str, request: Request) -> Response:
     inputs["error"] = pd.Series(errors["reason"].to_numpy(), index=errors["row_id"])
     return Response(inputs.to_csv(index=False), media_type="text/csv",
                     headers={"content-disposition": f'attachment; filename="{job_id}.csv"'})
+
+
+def make_router(dependencies: Sequence[Any] = ()) -> APIRouter:
+    """The routes under ``/api/batch``, each behind ``dependencies`` (the serving app passes
+    its ``predict`` scope check)."""
+    router = APIRouter(prefix="/api/batch", tags=["batch jobs"], dependencies=list(dependencies))
+    router.add_api_route("/jobs", start_job, methods=["POST"], status_code=202,
+                         response_model=JobStarted)
+    router.add_api_route("/jobs/{job_id}", job_status, methods=["GET"], responses=NO_JOB)
+    router.add_api_route("/jobs/{job_id}/result.csv", job_result, methods=["GET"],
+                         response_class=Response, responses={
+                             200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                                   "description": "The input rows with prediction and error "
+                                                  "columns"},
+                             **NO_JOB, **NOT_DONE})
+    return router
