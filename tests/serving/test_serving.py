@@ -251,3 +251,15 @@ def test_metadata_gives_one_datatype_and_a_real_shape_per_tensor(tmp_path: Path)
         numeric = client.get("/v2/models/m").json()
     assert numeric["inputs"] == [{"name": "input-0", "datatype": "FP64", "shape": [-1, 3]}]
     assert numeric["outputs"] == [{"name": "predict", "datatype": "INT64", "shape": [-1]}]
+
+
+def test_swaps_are_kept_in_the_database_across_restarts(tmp_path: Path) -> None:
+    registry = registry_with(2)
+    with client_for(tmp_path, registry):
+        pass  # the first server loads v1
+    promote(registry, "m", 2)
+    key = {"X-API-Key": "s3cret" * 3}
+    with client_for(tmp_path, registry, admin_api_key="s3cret" * 3) as client:
+        swaps = client.get("/admin/swaps", headers=key).json()
+    assert [(s["from_version"], s["to_version"], s["ok"]) for s in swaps] == [
+        (None, 2, True), (None, 1, True)]

@@ -3,6 +3,13 @@
 Steps run in parallel threads, so ``sys.stdout`` is replaced once by a router that writes
 to the file of the step running on the current thread (a ``ContextVar``), and to the real
 stream otherwise. Files are appended with no line limit.
+
+Why a process-wide replacement: ``print`` in a step's code (and in the libraries it calls)
+writes to the one ``sys.stdout`` every thread shares; ``contextlib.redirect_stdout`` swaps
+that same global for every thread at once, so two parallel steps would write into each
+other's files. The router is the narrowest thing that works: it changes nothing for code
+outside a step (it forwards to the real stream, ``fileno`` and ``isatty`` included), and is
+installed only when the first step runs.
 """
 
 from __future__ import annotations

@@ -67,6 +67,5 @@ def traffic_route(name: str, body: TrafficBody, request: Request) -> dict[str, o
 
 @router.get("/swaps")
 def swaps_route(request: Request) -> list[dict[str, object]]:
-    """Recent swap attempts on every endpoint, newest first."""
-    events = [vars(s) for e in state_of(request).endpoints.values() for s in e.swaps]
-    return sorted(events, key=lambda e: -float(e["at"]))  # type: ignore[arg-type]
+    """The last 200 swap attempts on every endpoint, newest first, kept across restarts."""
+    return state_of(request).swap_log.recent()

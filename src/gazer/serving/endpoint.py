@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import time
 from typing import Any
 
@@ -11,6 +12,8 @@ from gazer.registry.protocol import CHALLENGER, Registry
 from gazer.serving.model import load_served_model
 from gazer.serving.slot import ModelSlot
 from gazer.settings import EndpointSettings
+
+log = logging.getLogger("gazer.serving")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,8 +77,43 @@ class Endpoint:
                          "version": slot.current.version if slot.current else None}
         return out
 
-    def record(self, event: SwapEvent) -> None:
+    def follow(self, role: str, alias: str) -> SwapEvent | None:
+        """Bring ``role`` to the version ``alias`` names: load and warm it aside while the
+        old version keeps answering, then swap it in with one reference, or refuse it.
+
+        A refused version stays refused (shown in ``status``) until the alias moves on; a
+        registry outage changes nothing; a serverless slot not loaded now loads the alias's
+        version on its next request. Returns what happened, or ``None`` when nothing did.
+        """
+        slot = self.slot(role)
+        try:
+            target = self.registry.find_alias(self.config.model_name, alias)
+        except Exception as exc:  # registry outage: keep serving what is loaded
+            log.warning("registry lookup for %s failed: %s", self.name, exc)
+            return None
+        if target is None:
+            return None
+        current = slot.current.version if slot.current else None
+        if target.version == current or target.version in self.failed_versions[role]:
+            return None
+        if slot.serverless and slot.current is None:
+            return None
+        started = time.perf_counter()
+        try:
+            model = load_served_model(self.registry, self.config.model_name, target.version)
+        except Exception as exc:  # a bad version must not take the endpoint down
+            self.failed_versions[role].add(target.version)
+            slot.refuse(f"v{target.version} refused: {type(exc).__name__}: {exc}")
+            event = SwapEvent(time.time(), self.name, role, current, target.version, False,
+                              time.perf_counter() - started, slot.last_error)
+            log.error("swap of %s %s to v%d refused: %s", self.name, role, target.version, exc)
+        else:
+            slot.swap(model)
+            event = SwapEvent(time.time(), self.name, role, current, target.version, True,
+                              time.perf_counter() - started)
+            log.info("swapped %s %s v%s -> v%d", self.name, role, current, target.version)
         self.swaps.append(event)
+        return event
 
     def now(self) -> float:
         return time.time()

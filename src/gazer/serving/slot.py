@@ -51,6 +51,10 @@ class ModelSlot:
         self.last_error = None
         return old
 
+    def refuse(self, reason: str) -> None:
+        """Record why a version was not swapped in; the live model stays."""
+        self.last_error = reason
+
     def acquire(self) -> ServedModel:
         """The live model; a serverless slot loads it first (other callers wait)."""
         model = self.current

@@ -22,6 +22,7 @@ from gazer.serving.batcher import Batcher
 from gazer.serving.endpoint import Endpoint, SwapEvent
 from gazer.serving.model import ServedModel
 from gazer.serving.traffic import pick_role
+from gazer.serving.swaps import SwapLog
 from gazer.serving.watcher import RegistryWatcher
 from gazer.settings import Settings
 from gazer.sql import QuerySandbox
@@ -46,6 +47,7 @@ class ServingState:
                  predictions: PredictionLog | None, *, services: Services) -> None:
         self.settings = settings
         self.services = services
+        self.swap_log = SwapLog(services.db)
         self.registry = registry
         self.endpoints = {e.name: e for e in endpoints}
         self.metrics = ServingMetrics()
@@ -57,6 +59,7 @@ class ServingState:
         self.started_at = time.time()
 
     def _swapped(self, event: SwapEvent) -> None:
+        self.swap_log.record(event)
         self.metrics.swaps.labels(event.endpoint, event.role, "ok" if event.ok else "refused").inc()
         if event.ok:
             self.metrics.loaded.labels(event.endpoint, event.role).set(event.to_version)

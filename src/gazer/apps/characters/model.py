@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gazer.apps.characters.preprocess import ImageTransform
-from gazer.apps.torchnet import LazyNet, cpu_state
+from gazer.ml.torchnet import LazyNet, cpu_state
 
 
 class ImageClassifier:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gazer.apps.torchnet import LazyNet, cpu_state
+from gazer.ml.torchnet import LazyNet, cpu_state
 from gazer.apps.wordpredict.data import PAD_ID, UNK_ID, WIDTH, Vocabulary, clean_token
 
 ARCHS = ("baseline", "gazer")

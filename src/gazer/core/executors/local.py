@@ -7,6 +7,14 @@ Step threads import one at a time: two parallel steps importing parts of one lib
 first time (``sklearn.linear_model`` and ``sklearn.tree``, say, when the steps before them were
 cache hits) can otherwise meet a half-initialised module and fail with "cannot import name ...
 from partially initialized module". Other threads' imports are untouched.
+
+Why wrapping ``builtins.__import__`` (process-wide) and nothing narrower: the imports that
+race are inside the steps' own code and the libraries they call, which gazer does not see
+before they run; CPython's per-module import locks break such a cycle between two threads
+by handing one of them the half-initialised module (its deadlock avoidance), and only a
+lock taken around every import statement a step thread executes prevents that. The wrapper
+takes that lock for threads named ``gazer-step-*`` only and is installed once, when the
+first local executor starts.
 """
 
 from __future__ import annotations

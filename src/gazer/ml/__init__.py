@@ -1,0 +1,1 @@
+"""Machine-learning code apps share (PyTorch helpers); imports nothing else of gazer."""
