@@ -13,18 +13,16 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from gazer.core.progress import Progress
 from gazer.core.steplog import step_logger
 from gazer.data.versions import describe_schema, hash_dataset
 from gazer.errors import InvalidInput
+from gazer.registry.gate import Gate, GateDecision, publish
 from gazer.registry.protocol import ModelVersion, Registry
+from gazer.settings import Settings, get_settings
 from gazer.tracking.protocol import Tracker
-
-if TYPE_CHECKING:
-    from gazer.registry.gate import Gate, GateDecision
-    from gazer.settings import Settings
 
 T = TypeVar("T")
 
@@ -126,8 +124,6 @@ class StepContext:
         input_example: Any = None,
     ) -> tuple[ModelVersion, GateDecision]:
         """Register ``model`` with lineage tags and let ``gate`` decide its alias."""
-        from gazer.registry.gate import publish
-
         if self.registry is None:  # publishing into a throwaway registry would lose the model
             raise InvalidInput(
                 f"step {self.step!r} has no model registry to publish {name!r} to: it runs "
@@ -169,8 +165,6 @@ def current_settings() -> Settings:
     ctx = _current.get()
     if ctx is not None and ctx.settings is not None:
         return ctx.settings
-    from gazer.settings import get_settings
-
     return get_settings()
 
 

@@ -21,8 +21,8 @@ from gazer.services import Services
 from gazer.serving.batcher import Batcher
 from gazer.serving.endpoint import Endpoint, SwapEvent
 from gazer.serving.model import ServedModel
-from gazer.serving.traffic import pick_role
 from gazer.serving.swaps import SwapLog
+from gazer.serving.traffic import pick_role
 from gazer.serving.watcher import RegistryWatcher
 from gazer.settings import Settings
 from gazer.sql import QuerySandbox

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from gazer.catalog import list_apps
+
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
@@ -20,8 +22,6 @@ def mount_ui(app: FastAPI) -> None:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
-        from gazer.catalog import list_apps
-
         state = request.app.state.gazer
         locked = "predict" not in request.app.state.keyring.anonymous
         apps = [{"name": a.name, "description": a.description, "model": a.model_name,

@@ -14,6 +14,7 @@ from gazer.errors import InvalidInput, PayloadTooLarge
 from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
 from gazer.serving.model import ServedModel
+from gazer.ui.pages import templates
 
 ENDPOINT = "characters"
 
@@ -75,8 +76,6 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/apps/characters", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Any:
-        from gazer.ui.pages import templates
-
         state = request.app.state.gazer
         endpoint = state.endpoints.get(ENDPOINT)
         current = endpoint.champion.current if endpoint else None

@@ -10,11 +10,13 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gazer.apps.enrichment.query import run_query, tables
 from gazer.errors import NotFound
 from gazer.serving.auth import require
 from gazer.serving.contract import errors
 from gazer.serving.protocol import JsonInt
 from gazer.storage.resolve import storage_from_settings
+from gazer.ui.pages import templates
 
 DEFAULT_SQL = ("SELECT topic, count(*) AS messages, round(avg(sentiment_pos), 3) AS pos, "
                "round(avg(sentiment_neg), 3) AS neg\nFROM enrichment.social_listening\n"
@@ -40,8 +42,6 @@ def sentiment_chart(sandbox: Any, storage: Any, table: str) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from gazer.apps.enrichment.query import run_query, tables
 
     known = tables(storage)
     if table not in known:
@@ -77,8 +77,6 @@ def mount(app: FastAPI) -> None:
               dependencies=[require("query")], responses=errors(404, 503))
     def query(body: QueryRequest, request: Request) -> QueryResponse:
         """Run SQL (DuckDB) over the ``enrichment.*`` tables the workflows wrote."""
-        from gazer.apps.enrichment.query import run_query
-
         result = run_query(request.app.state.gazer.sql, storage(request), body.sql, body.limit)
         frame = result.frame
         rows = frame.astype(object).where(frame.notna(), None).values.tolist()
@@ -100,8 +98,5 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/apps/enrichment", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Any:
-        from gazer.apps.enrichment.query import tables
-        from gazer.ui.pages import templates
-
         return templates.TemplateResponse(request, "enrichment.html", {
             "tables": tables(storage(request)), "sql": DEFAULT_SQL})

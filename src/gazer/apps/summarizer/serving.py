@@ -9,9 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from gazer.apps.summarizer.model import split_sentences
 from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
 from gazer.serving.protocol import json_int
+from gazer.ui.pages import templates
 
 ENDPOINT = "summarizer"
 
@@ -66,14 +68,10 @@ def mount(app: FastAPI) -> None:
     @app.post("/api/summarize/sentences", include_in_schema=False,
               dependencies=[require("predict")])
     def sentences(body: SummarizeRequest, request: Request) -> dict[str, Any]:
-        from gazer.apps.summarizer.model import split_sentences
-
         return {"sentences": split_sentences(body.text)}
 
     @app.get("/apps/summarizer", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Any:
-        from gazer.ui.pages import templates
-
         endpoint = request.app.state.gazer.endpoints.get(ENDPOINT)
         current = endpoint.champion.current if endpoint else None
         return templates.TemplateResponse(request, "summarizer.html", {

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gazer.core.progress import Progress
 from gazer.errors import InvalidInput, NotFound
 
 SPLITS = ("train", "valid", "test")
@@ -289,7 +290,5 @@ def ca_help(folder: str = "", cache: str = "", **_: Any) -> Corpus:
     if stats_file.exists() and all(split_file(out, s).exists() for s in SPLITS):
         stats = json.loads(stats_file.read_text())
         return Corpus("ca-help", out, stats.pop("source", source), stats)
-    from gazer.core.progress import Progress
-
     return build_help_corpus(root, out, source=source,
                              iterate=lambda pages: Progress(pages, desc="help pages"))

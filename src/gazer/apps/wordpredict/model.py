@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from gazer.ml.torchnet import LazyNet, cpu_state
 from gazer.apps.wordpredict.data import PAD_ID, UNK_ID, WIDTH, Vocabulary, clean_token
+from gazer.ml.torchnet import LazyNet, cpu_state
 
 ARCHS = ("baseline", "gazer")
 

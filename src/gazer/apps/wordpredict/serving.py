@@ -21,6 +21,7 @@ from gazer.serving.auth import require
 from gazer.serving.middleware import request_id
 from gazer.serving.model import ServedModel
 from gazer.serving.protocol import json_int
+from gazer.ui.pages import templates
 
 ENDPOINT = "wordpredict"
 
@@ -112,8 +113,6 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/apps/wordpredict", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Any:
-        from gazer.ui.pages import templates
-
         endpoint = request.app.state.gazer.endpoints.get(ENDPOINT)
         current = endpoint.champion.current if endpoint else None
         return templates.TemplateResponse(request, "wordpredict.html", {
