@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from gazer.errors import InvalidInput, RunFailed, StepFailed
 from gazer.registry.memory import MemoryRegistry
 from gazer.registry.promotion import promote
-from gazer.serving.app import create_app
 from gazer.services import Services
+from gazer.serving.app import create_app
 from gazer.settings import EndpointSettings, Settings
 from gazer.storage.local import LocalStorage
 from gazer.storage.memory import MemoryStorage
@@ -81,9 +81,9 @@ def test_a_step_in_a_child_process_gets_the_services_by_their_description(
         child_pid = services.tracker.client.get_run(record.tracking_run_id).data.metrics
         assert child_pid["child_pid"] != os.getpid()  # logged from the child, into MLflow
 
-    with Services(settings, storage=MemoryStorage()) as in_memory:
-        with pytest.raises(InvalidInput, match="cannot see in-memory storage"):
-            in_memory.run_pipeline(in_a_child)
+    with Services(settings, storage=MemoryStorage()) as in_memory, \
+            pytest.raises(InvalidInput, match="cannot see in-memory storage"):
+        in_memory.run_pipeline(in_a_child)
 
 
 def test_a_batch_job_over_http_uses_the_registry_given_to_the_app(tmp_path: Path) -> None:
