@@ -42,7 +42,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not integration"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/bandit -q -r src -c pyproject.toml

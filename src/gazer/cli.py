@@ -31,8 +31,11 @@ app = typer.Typer(
 runs_app = typer.Typer(help="Inspect pipeline runs.", no_args_is_help=True)
 models_app = typer.Typer(help="Registered models: versions, aliases, promotion.",
                          no_args_is_help=True)
+db_app = typer.Typer(help="gazer's database: its schema version and migrations.",
+                     no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
@@ -223,6 +226,34 @@ def models_rollback(name: str) -> None:
 
     v = rollback(_registry(), name)
     out.print(f"{name}: champion rolled back → v{v.version}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """The database's URL, the migration it is at, and the newest this release knows."""
+    from gazer.db import Database, head_revision, safe_url
+
+    db = Database(_settings().runs_url, migrate=False)
+    try:
+        current = db.revision()
+    finally:
+        db.close()
+    head = head_revision()
+    state = "up to date" if current == head else "upgrades on the next open or `gazer db upgrade`"
+    echo(f"{safe_url(db.url)}: at {current or 'no migration (made before migrations)'}, "
+         f"newest {head}: {state}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the schema to the newest migration now (every command also does on open)."""
+    from gazer.db import Database, safe_url
+
+    db = Database(_settings().runs_url)
+    try:
+        echo(f"{safe_url(db.url)}: at {db.revision()}")
+    finally:
+        db.close()
 
 
 @app.command("serve")

@@ -118,3 +118,16 @@ def test_a_home_from_the_release_before_migrations_upgrades_in_place(
     model = registry.load_model("example", "champion")
     assert model is not None
     db.close()
+
+
+def test_gazer_db_status_then_upgrade_from_the_shell(tmp_path: Path) -> None:
+    from tests.test_cli import _gazer
+
+    home = _unpack_old_home(tmp_path / "home")
+    before = _gazer(home, "db", "status")
+    assert before.returncode == 0, before.stderr
+    assert "made before migrations" in before.stdout and f"newest {head_revision()}" in \
+        before.stdout
+    upgraded = _gazer(home, "db", "upgrade")
+    assert upgraded.returncode == 0 and f"at {head_revision()}" in upgraded.stdout
+    assert "up to date" in _gazer(home, "db", "status").stdout
