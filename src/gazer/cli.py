@@ -264,20 +264,14 @@ def serve_cmd(
         "--allow-anonymous", help="Serve on a non-loopback address with no API keys.")] = False,
 ) -> None:
     """Serve every registered model, the APIs and the web UI."""
-    import uvicorn
-
-    from gazer.serving.app import create_app
-    from gazer.serving.auth import check_public_bind
+    from gazer.serving.app import serve
 
     settings = _settings()
-    host, port = host or settings.serving.host, port or settings.serving.port
     if allow_anonymous:
         settings.serving.allow_anonymous = True
-    check_public_bind(host, settings.serving)
     configure_server_logs()
-    echo(f"gazer serving on http://{host}:{port}/  (API docs: /docs, metrics: /metrics)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                access_log=False)
+    with _services(settings) as services:
+        serve(services, host, port, echo=echo)
 
 
 batch_app = typer.Typer(help="Batch inference over files: chunked and resumable.",

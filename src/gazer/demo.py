@@ -22,8 +22,7 @@ from gazer.catalog import list_apps
 from gazer.errors import RunFailed
 from gazer.registry.protocol import CHAMPION, EXAMPLE_TAG, decode_example
 from gazer.services import Services
-from gazer.serving.app import create_app
-from gazer.serving.auth import check_public_bind
+from gazer.serving.app import create_app, serve
 from gazer.settings import Settings
 
 
@@ -69,12 +68,8 @@ def _demo(services: Services, echo: Callable[[str], None], check: bool) -> bool:
     echo(f"Logs:      {settings.logs_dir}")
     if check:
         return check_serving(services, echo)
-    host, port = settings.serving.host, settings.serving.port
-    check_public_bind(host, settings.serving)
-    echo(f"Open:      http://{host}:{port}/   (Ctrl-C to stop)")
-
-    uvicorn.run(create_app(settings, services=services), host=host, port=port,
-                log_level="warning", access_log=False)
+    echo("Ctrl-C to stop")
+    serve(services, echo=echo)
     return True
 
 

@@ -8,7 +8,9 @@ database (``gazer.db``) with the run store on it, the storage, the tracker, the 
   does not succeed raises ``RunFailed``, everywhere.
 - ``start_batch`` runs a registered model over a file in chunks, resumably.
 
-Serving takes the same object: ``gazer.serving.app.create_app(settings, services=...)``.
+Serving takes the same object: ``gazer.serving.app.serve(services, host, port)`` (and
+``create_app(settings, services=...)`` under it). ``serve`` lives in ``gazer.serving``, the
+layer above this one, so that a services object never imports the HTTP stack.
 Services given explicitly (an in-memory registry in a test, say) are shared by everything
 built from this object, so a batch job started over HTTP sees the app's registry.
 """

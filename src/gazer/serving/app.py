@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,7 +27,7 @@ from gazer.errors import GazerError
 from gazer.registry.protocol import Registry
 from gazer.services import Services
 from gazer.serving import admin, inference
-from gazer.serving.auth import KeyRing, require
+from gazer.serving.auth import KeyRing, check_public_bind, require
 from gazer.serving.contract import allowed_methods, install_contract
 from gazer.serving.endpoint import Endpoint
 from gazer.serving.middleware import AccessLogMiddleware, BodyLimitMiddleware
@@ -103,6 +104,20 @@ def create_app(
                            allow_methods=["GET", "POST", "PUT"], allow_headers=["*"])
     app.add_middleware(AccessLogMiddleware)
     return app
+
+
+def serve(services: Services, host: str | None = None, port: int | None = None,
+          echo: Callable[[str], None] | None = None) -> None:
+    """Serve ``create_app`` on ``services`` at ``host:port`` (the settings' by default) until
+    stopped. A non-loopback address without API keys is refused first (``check_public_bind``).
+    """
+    settings = services.settings
+    host, port = host or settings.serving.host, port or settings.serving.port
+    check_public_bind(host, settings.serving)
+    if echo is not None:
+        echo(f"gazer serving on http://{host}:{port}/  (API docs: /docs, metrics: /metrics)")
+    uvicorn.run(create_app(settings, services=services), host=host, port=port,
+                log_level="warning", access_log=False)
 
 
 def _add_platform_routes(app: FastAPI) -> None:
