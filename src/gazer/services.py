@@ -66,7 +66,12 @@ class Services:
     def predictions(self) -> PredictionLog:
         """The prediction log, started on first use (its writer is a thread)."""
         if self._predictions is None:
-            self._predictions = PredictionLog(self.db, self.settings.serving.prediction_flush_s)
+            serving = self.settings.serving
+            self._predictions = PredictionLog(
+                self.db, serving.prediction_flush_s, storage=self.storage,
+                max_payload_bytes=serving.max_payload_bytes,
+                retention_days=serving.prediction_retention_days,
+                retention_rows=serving.prediction_retention_rows)
         return self._predictions
 
     def run_pipeline(

@@ -77,6 +77,9 @@ class EndpointSettings(BaseModel):
     serverless: bool = False
     idle_s: float = 300.0
     batching: bool = True
+    # what the prediction log keeps of each request: the payloads, summaries only (personal
+    # data), or neither
+    log_payloads: Literal["full", "summary", "none"] = "full"
 
     @property
     def model_name(self) -> str:
@@ -124,6 +127,10 @@ class ServingSettings(BaseModel):
     endpoints: list[EndpointSettings] | None = None
     log_predictions: bool = True
     prediction_flush_s: float = 1.0
+    # a logged input or output over this many bytes is stored as an object, not in the row
+    max_payload_bytes: int = Field(default=64 * 1024, ge=0)
+    prediction_retention_days: float | None = Field(default=30.0, gt=0)
+    prediction_retention_rows: int | None = Field(default=1_000_000, gt=0)
 
 
 class Settings(BaseSettings):

@@ -11,6 +11,8 @@ from gazer.db.database import (
 from gazer.db.tables import (
     Base,
     ChunkRow,
+    FeedbackHistoryRow,
+    FeedbackRow,
     LedgerRow,
     PredictionRow,
     RunRow,
@@ -19,6 +21,7 @@ from gazer.db.tables import (
 )
 
 __all__ = [
-    "Base", "ChunkRow", "Database", "LedgerRow", "PredictionRow", "RunRow", "StepRow",
-    "SwapRow", "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
+    "Base", "ChunkRow", "Database", "FeedbackHistoryRow", "FeedbackRow", "LedgerRow",
+    "PredictionRow", "RunRow", "StepRow", "SwapRow", "head_revision", "make_engine",
+    "open_database", "process_alive", "safe_url",
 ]

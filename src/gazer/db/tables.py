@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -98,6 +98,43 @@ class PredictionRow(Base):
     input_digest: Mapped[str] = mapped_column(String(64))
     output: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(String(64), index=True)
+    # 0003: the input itself (JSON; a summary when the payload went to storage), the answer
+    # as text (the label feedback is compared with), where an oversized payload is stored
+    input: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    payload_key: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+Index("ix_gazer_predictions_endpoint_version_at", PredictionRow.endpoint, PredictionRow.version,
+      PredictionRow.at)
+
+
+class FeedbackRow(Base):
+    """What a user said about one answer, the latest word (``gazer.monitoring.feedback``)."""
+
+    __tablename__ = "gazer_feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint: Mapped[str] = mapped_column(String(200), index=True)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    revisions: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class FeedbackHistoryRow(Base):
+    """Every feedback given, earlier ones included (a second one updates ``gazer_feedback``)."""
+
+    __tablename__ = "gazer_feedback_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[float] = mapped_column(Float)
 
 
 class SwapRow(Base):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -98,11 +96,10 @@ class ServingState:
             else:
                 answer = model.predict(x, outputs)
         except GazerError as exc:
-            self._log(endpoint, model, role, exc.status_code, started, inputs, str(exc),
-                      request_id)
+            self._log(endpoint, model, role, exc.status_code, started, inputs, request_id,
+                      error=str(exc))
             raise
-        latency_ms = self._log(endpoint, model, role, 200, started, inputs,
-                               _summary(answer), request_id)
+        latency_ms = self._log(endpoint, model, role, 200, started, inputs, request_id, answer)
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
             self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id, outputs,
                                     prepare)
@@ -119,13 +116,15 @@ class ServingState:
         try:
             x = prepare(model, inputs) if prepare is not None else inputs
             answer = model.predict(x, outputs)
-            self._log(endpoint, model, "shadow", 200, started, inputs, _summary(answer),
-                      request_id)
+            self._log(endpoint, model, "shadow", 200, started, inputs, request_id, answer)
         except Exception as exc:  # the shadow must never affect the live answer
-            self._log(endpoint, model, "shadow", 500, started, inputs, str(exc), request_id)
+            self._log(endpoint, model, "shadow", 500, started, inputs, request_id,
+                      error=str(exc))
 
     def _log(self, endpoint: Endpoint, model: ServedModel, role: str, status: int,
-             started: float, inputs: Any, output: str, request_id: str) -> float:
+             started: float, inputs: Any, request_id: str,
+             answer: dict[str, np.ndarray] | None = None, error: str | None = None) -> float:
+        """Meter the answer and queue it for the prediction log (serialised off this path)."""
         latency = time.perf_counter() - started
         version = str(model.version)
         self.metrics.requests.labels(endpoint.name, version, role, str(status)).inc()
@@ -134,8 +133,9 @@ class ServingState:
         if self.predictions is not None:
             self.predictions.record(Prediction(
                 endpoint=endpoint.name, model=model.name, version=model.version, role=role,
-                status=status, latency_ms=latency * 1000, input_digest=_digest(inputs),
-                output=output[:2000], request_id=request_id,
+                status=status, latency_ms=latency * 1000, input_digest="",
+                output=(error or "")[:2000], request_id=request_id, inputs=inputs,
+                outputs=answer, mode=endpoint.config.log_payloads,
             ))
         return latency * 1000
 
@@ -147,12 +147,3 @@ class ServingState:
         if self.predictions is not None:
             self.predictions.close()
 
-
-def _digest(inputs: Any) -> str:
-    data = inputs.tobytes() if isinstance(inputs, np.ndarray) else repr(inputs).encode()
-    return hashlib.sha256(data).hexdigest()[:32]
-
-
-def _summary(outputs: dict[str, np.ndarray]) -> str:
-    return json.dumps({k: np.asarray(v).reshape(-1)[:10].tolist() for k, v in outputs.items()},
-                      default=str)
