@@ -60,6 +60,7 @@ class Prediction:
     inputs: Any = None
     outputs: Any = None
     mode: str = "full"
+    class_names: tuple[str, ...] | None = None  # names of the indexes ``predict`` answers
 
 
 class PredictionLog:
@@ -139,7 +140,7 @@ class PredictionLog:
         row = {f: getattr(p, f) for f in ("endpoint", "model", "version", "role", "status",
                                            "latency_ms", "input_digest", "output",
                                            "request_id", "at")}
-        row["answer"] = answer_of(p.outputs)
+        row["answer"] = answer_of(p.outputs, p.class_names)
         row["input"], row["payload_key"] = None, None
         if p.mode == "none":
             row["output"] = ""
@@ -283,13 +284,19 @@ def summarise(value: Any) -> dict[str, Any]:
     return out
 
 
-def answer_of(outputs: Any) -> str | None:
-    """The answer as text: the first value of the ``predict`` output (or of the first)."""
+def answer_of(outputs: Any, class_names: tuple[str, ...] | None = None) -> str | None:
+    """The answer as text: the first value of the ``predict`` output (or of the first), by
+    its class name when the model answers class indexes."""
     if not isinstance(outputs, dict) or not outputs:
         return None
     first = outputs.get("predict", next(iter(outputs.values())))
     flat = np.asarray(first, dtype=object).reshape(-1)
-    return str(flat[0])[:500] if flat.size else None
+    if not flat.size:
+        return None
+    value = flat[0]
+    if class_names and isinstance(value, int | np.integer) and 0 <= int(value) < len(class_names):
+        return class_names[int(value)]
+    return str(value)[:500]
 
 
 def _dumps(value: Any) -> str | None:

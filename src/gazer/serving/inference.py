@@ -96,4 +96,5 @@ def infer(name: str, body: InferenceRequest, request: Request) -> InferenceRespo
     answer = state.predict(name, tensor, rid, str(key) if key else None, wanted)
     outputs = [encode_output(k, v) for k, v in answer.outputs.items()]
     return InferenceResponse(model_name=name, model_version=str(answer.model.version),
-                             id=rid, parameters={"role": answer.role}, outputs=outputs)
+                             id=rid, parameters={"role": answer.role}, outputs=outputs,
+                             request_id=rid)

@@ -44,6 +44,27 @@ class ServedModel:
         return inputs
 
     @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """Names of the class indexes ``predict`` answers with, when it answers indexes."""
+        names = getattr(self.model, "class_names", None)
+        return tuple(str(n) for n in names) if names is not None else None
+
+    def knows_label(self, label: str) -> bool | None:
+        """Whether ``label`` is one this version can answer (``None``: it has no label set,
+        as a summariser). From the model's ``labels``, ``class_names`` or scikit-learn's
+        ``classes_``."""
+        labels = getattr(self.model, "labels", None)
+        if labels is None:
+            labels = self.class_names
+        if labels is None and getattr(self.model, "classes_", None) is not None:
+            labels = [str(c) for c in self.model.classes_]
+        if labels is None:
+            return None
+        if not isinstance(labels, set | frozenset | dict):
+            labels = set(map(str, labels))
+        return label in labels
+
+    @property
     def _own_outputs(self) -> bool:
         return (getattr(self.model, "output_names", None) is not None
                 and callable(getattr(self.model, "predict_outputs", None)))

@@ -78,6 +78,9 @@ class InferenceResponse(BaseModel):
     id: str | None = None
     parameters: dict[str, Any] | None = None
     outputs: list[ResponseOutput]
+    request_id: str | None = Field(default=None, description=(
+        "The id the prediction log keeps this answer under (the request's id, else the "
+        "x-request-id header): give feedback on it with POST /v2/feedback"))
 
 
 class TensorMetadata(BaseModel):

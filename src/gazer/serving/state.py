@@ -136,6 +136,7 @@ class ServingState:
                 status=status, latency_ms=latency * 1000, input_digest="",
                 output=(error or "")[:2000], request_id=request_id, inputs=inputs,
                 outputs=answer, mode=endpoint.config.log_payloads,
+                class_names=model.class_names,
             ))
         return latency * 1000
 

@@ -84,7 +84,8 @@ def client(trained: dict[str, Any], registry: MemoryRegistry, tmp_path: Path
 def test_predicted_word_keeps_the_reference_contract(client: TestClient) -> None:
     r = client.get("/predicted-word", params={"words": "Obriu,el,menú,d',un,objecte"})
     assert r.status_code == 200, r.text
-    assert set(r.json()) == {"prediction", "model_version"}
+    assert set(r.json()) == {"prediction", "model_version", "request_id"}
+    assert r.json()["request_id"] == r.headers["x-request-id"]  # the id to give feedback on
     r = client.get("/predicted-word", params={"words": "Primer,obriu,el,contextual,d',un",
                                               "top_k": 5})
     body = r.json()

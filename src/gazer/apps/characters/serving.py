@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gazer.apps.characters.preprocess import MAX_BYTES, prepare_image
 from gazer.errors import InvalidInput, PayloadTooLarge
@@ -30,6 +30,8 @@ class Guess(BaseModel):
     result: str
     top: list[Candidate]
     model_version: int
+    request_id: str = Field(description="This answer's id (also the x-request-id header): "
+                                        "give feedback on it with POST /v2/feedback")
 
 
 def _prepare(served: ServedModel, data: bytes) -> np.ndarray:
@@ -47,7 +49,7 @@ def guess(request: Request, data: bytes, top_k: int) -> Guess:
     order = np.argsort(probs)[::-1][:top_k]
     return Guess(result=names[int(answer.outputs["predict"][0])],
                  top=[Candidate(label=names[i], prob=float(probs[i])) for i in order],
-                 model_version=answer.model.version)
+                 model_version=answer.model.version, request_id=rid)
 
 
 def mount(app: FastAPI) -> None:

@@ -36,6 +36,8 @@ class SummarizeResponse(BaseModel):
     sentences: list[int] = Field(description="Indexes of the chosen sentences in the document")
     n_sentences: int
     model_version: int
+    request_id: str = Field(description="This answer's id (also the x-request-id header): "
+                                        "give feedback on it with POST /v2/feedback")
 
 
 def _row(text: str, k: int | None, ratio: float | None) -> np.ndarray:
@@ -55,7 +57,8 @@ def mount(app: FastAPI) -> None:
     def summarize(body: SummarizeRequest, request: Request) -> SummarizeResponse:
         """Extractive summary: sentences of the input, in document order."""
         state = request.app.state.gazer
-        answer = state.predict(ENDPOINT, body.text, request_id(request),
+        rid = request_id(request)
+        answer = state.predict(ENDPOINT, body.text, rid,
                                request.headers.get("x-request-key"),
                                {"predict", "sentences", "n_sentences"},
                                prepare=lambda _served, text: _row(text, body.k, body.ratio))
@@ -63,7 +66,7 @@ def mount(app: FastAPI) -> None:
         return SummarizeResponse(summary=str(out["predict"][0]),
                                  sentences=[int(i) for i in out["sentences"][0] if i >= 0],
                                  n_sentences=int(out["n_sentences"][0]),
-                                 model_version=answer.model.version)
+                                 model_version=answer.model.version, request_id=rid)
 
     @app.post("/api/summarize/sentences", include_in_schema=False,
               dependencies=[require("predict")])

@@ -275,6 +275,11 @@ class WordPredictor(LazyNet):
     def build(self) -> Any:
         return build_net(self.config)
 
+    @property
+    def labels(self) -> dict[str, int]:
+        """The words it can answer: feedback naming another word is refused."""
+        return self.vocab.index
+
     def encode(self, rows: Any) -> np.ndarray:
         """Words (N, 6) → ids, cleaned like the training text; unknown words are ``<unk>``."""
         array = np.asarray(rows, dtype=object)

@@ -38,6 +38,8 @@ class Prediction(BaseModel):
     candidates: list[Candidate] | None = Field(
         default=None, description="The top_k likeliest words, when top_k was given")
     model_version: int
+    request_id: str = Field(description="This answer's id (also the x-request-id header): "
+                                        "give feedback on it with POST /v2/feedback")
 
 
 # One word as the server reads it: stripped of spaces, then 1 to MAX_WORD_CHARS characters.
@@ -68,16 +70,18 @@ def predict_words(request: Request, words: list[str], top_k: int | None) -> Pred
     if problems:
         raise InvalidInput("; ".join(problems))
     state = request.app.state.gazer
-    answer = state.predict(ENDPOINT, words, request_id(request),
+    rid = request_id(request)
+    answer = state.predict(ENDPOINT, words, rid,
                            request.headers.get("x-request-key"),
                            {"top_words", "top_probabilities"} if top_k else {"predict"},
                            prepare=_rows)
     if not top_k:
         return Prediction(prediction=str(answer.outputs["predict"][0]),
-                          model_version=answer.model.version)
+                          model_version=answer.model.version, request_id=rid)
     top = list(zip(answer.outputs["top_words"][0][:top_k],
                    answer.outputs["top_probabilities"][0][:top_k], strict=True))
     return Prediction(prediction=str(top[0][0]), model_version=answer.model.version,
+                      request_id=rid,
                       candidates=[Candidate(word=str(w), prob=float(p)) for w, p in top])
 
 
