@@ -87,7 +87,7 @@ class PredictionLog:
         self.dropped = 0
         self.written = 0
         self.write_errors = 0
-        self._last_retention = 0.0
+        self._last_retention = time.time()  # first pass one interval after start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gazer-predlog", daemon=True)
         self._thread.start()
