@@ -89,6 +89,7 @@ class PredictionLog:
         self.write_errors = 0
         self._last_retention = time.time()  # first pass one interval after start
         self._stop = threading.Event()
+        self._wake = threading.Event()  # flush() asks the writer not to wait out its interval
         self._thread = threading.Thread(target=self._run, name="gazer-predlog", daemon=True)
         self._thread.start()
 
@@ -103,7 +104,9 @@ class PredictionLog:
         return len(self._pending)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.flush_s):
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_s)
+            self._wake.clear()
             self._drain()
             self._maybe_enforce_retention()
         self._drain()
@@ -208,10 +211,12 @@ class PredictionLog:
         target = self.written + self.dropped + len(self._pending)
         deadline = time.monotonic() + timeout_s
         while self.written + self.dropped < target and time.monotonic() < deadline:
-            time.sleep(0.01)
+            self._wake.set()
+            time.sleep(0.005)
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
         if self._owns_db:
             self.db.close()

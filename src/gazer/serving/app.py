@@ -26,7 +26,7 @@ from gazer.catalog import list_apps
 from gazer.errors import GazerError
 from gazer.registry.protocol import Registry
 from gazer.services import Services
-from gazer.serving import admin, feedback, inference
+from gazer.serving import admin, feedback, inference, monitor
 from gazer.serving.auth import KeyRing, check_public_bind, require
 from gazer.serving.contract import allowed_methods, install_contract
 from gazer.serving.endpoint import Endpoint
@@ -93,6 +93,7 @@ def create_app(
     app.include_router(inference.router)
     app.include_router(admin.router)
     app.include_router(feedback.router)
+    app.include_router(monitor.router)
     app.include_router(batch_http.make_router([require("predict")]))
     _add_platform_routes(app)
     for built_in in list_apps():
