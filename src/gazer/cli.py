@@ -36,6 +36,12 @@ db_app = typer.Typer(help="gazer's database: its schema version and migrations."
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
+predictions_app = typer.Typer(help="The prediction log: what every endpoint answered.",
+                              no_args_is_help=True)
+monitor_app = typer.Typer(help="Quality per version and A/B readouts, from the prediction log "
+                               "and feedback.", no_args_is_help=True)
+app.add_typer(predictions_app, name="predictions")
+app.add_typer(monitor_app, name="monitor")
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
@@ -256,6 +262,159 @@ def db_upgrade() -> None:
         db.close()
 
 
+def _since(value: str | None, default_days: float) -> float:
+    """``2026-11-01``, ``2026-11-01T12:00``, ``7d`` or ``12h`` → a timestamp."""
+    import re
+    import time
+
+    if not value:
+        return time.time() - default_days * 86400
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([dh])", value.strip())
+    if match:
+        return time.time() - float(match[1]) * (86400 if match[2] == "d" else 3600)
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidParam(f"--since must be a date (2026-11-01), a time (2026-11-01T12:00) "
+                           f"or an age (7d, 12h); got {value!r}") from None
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+
+
+@predictions_app.command("tail")
+def predictions_tail(
+    endpoint: Annotated[str, typer.Argument(help="An endpoint name, e.g. characters.")],
+    n: Annotated[int, typer.Option("-n", min=1, help="How many, newest last.")] = 20,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new ones.")
+                      ] = False,
+) -> None:
+    """The newest logged answers of ENDPOINT: time, version, role, status, latency, answer."""
+    import time
+
+    from gazer.monitoring.predictions import recent
+
+    last = 0
+    with _services() as services:
+        while True:
+            for r in [r for r in reversed(recent(services.db, endpoint, n)) if r["id"] > last]:
+                answer = r["answer"] or (r["output"] or "")[:60]
+                echo(f"{_when(r['at'])}  v{r['version']} {r['role']:<10} {r['status']}  "
+                     f"{r['latency_ms']:7.2f} ms  {r['request_id']}  {answer}")
+                last = max(last, r["id"])
+            if not follow:
+                return
+            time.sleep(1.0)
+
+
+@predictions_app.command("export")
+def predictions_export(
+    endpoint: Annotated[str, typer.Argument(help="An endpoint name, e.g. characters.")],
+    since: Annotated[str | None, typer.Option(help="A date, a time, or an age (7d, 12h); "
+                                                   "default 7d.")] = None,
+) -> None:
+    """Write ENDPOINT's log as Parquet by day (with feedback) for `gazer query`."""
+    from gazer.monitoring.export import export_predictions
+
+    with _services() as services:
+        done = export_predictions(services.db, services.storage, endpoint, _since(since, 7))
+    echo(f"{done.rows} predictions over {len(done.days)} day(s) → {done.url}; query them: "
+         f"gazer query \"SELECT version, count(*) FROM monitoring.predictions GROUP BY 1\"")
+
+
+def _endpoint_config(name: str) -> Any:
+    from gazer.settings import EndpointSettings
+
+    configured = {e.name: e for e in _settings().serving.endpoints or []}
+    return configured.get(name) or EndpointSettings(name=name)
+
+
+@monitor_app.command("quality")
+def monitor_quality(
+    endpoint: Annotated[str, typer.Argument(help="An endpoint name, e.g. characters.")],
+    days: Annotated[float, typer.Option(min=0.01, help="The window, in days back.")] = 7.0,
+) -> None:
+    """Per version: answers, errors, latency, labelled accuracy and rating with intervals."""
+    from gazer.monitoring.readout import quality
+
+    with _services() as services:
+        report = quality(services.db, endpoint, days=days)
+    table = Table("version", "role", "answers", "errors", "p50 ms", "p99 ms", "accuracy (95%)",
+                  "labels", "rating (95%)", "ratings")
+    for v in report["versions"]:
+        table.add_row(f"v{v['version']}", v["role"], str(v["predictions"]), str(v["errors"]),
+                      _num(v["latency_p50_ms"]), _num(v["latency_p99_ms"]),
+                      _interval(v["accuracy"]), str(v["accuracy"]["n"]),
+                      _interval(v["rating"]), str(v["rating"]["n"]))
+    out.print(table)
+
+
+@monitor_app.command("ab")
+def monitor_ab(
+    endpoint: Annotated[str, typer.Argument(help="An endpoint name, e.g. characters.")],
+    days: Annotated[float, typer.Option(min=0.01, help="The window, in days back.")] = 7.0,
+) -> None:
+    """Champion against challenger: the sequential verdict, intervals, split and agreement."""
+    from gazer.monitoring.readout import ab_readout
+
+    config = _endpoint_config(endpoint)
+    with _services() as services:
+        registry = services.registry
+        champion = registry.find_alias(config.model_name, "champion")
+        challenger = registry.find_alias(config.model_name, "challenger")
+        policy = config.policy if config.policy != "champion" else _logged_policy(
+            services, endpoint)
+        readout = ab_readout(services.db, endpoint, champion.version if champion else None,
+                             challenger.version if challenger else None, policy,
+                             config.canary_weight, days=days)
+    if not readout["active"]:
+        echo(f"{endpoint}: {readout['detail']}")
+        return
+    table = Table("", "version", "answers", "error rate", "p50 ms", "p99 ms",
+                  f"{readout['outcome']} (95%)", "labels")
+    for side in ("champion", "challenger"):
+        v = readout[side]
+        table.add_row(side, f"v{v['version']}", str(v["predictions"]), _num(v["error_rate"]),
+                      _num(v["latency_p50_ms"]), _num(v["latency_p99_ms"]),
+                      _interval(v["accuracy"]), str(v["accuracy"]["n"]))
+    out.print(table)
+    verdict = readout["verdict"]
+    line = f"verdict ({readout['policy']}): challenger {verdict['decision']}"
+    if verdict["difference"] is not None:
+        line += (f", difference {verdict['difference']:+.3f} "
+                 f"[{verdict['low']:+.3f}, {verdict['high']:+.3f}] over {verdict['pairs']} pairs")
+    if verdict.get("labels_needed"):
+        line += f"; about {verdict['labels_needed']} more labels at this difference"
+    echo(line)
+    if "agreement" in readout:
+        echo(f"agreement on the same inputs: {_interval(readout['agreement'])} "
+             f"over {readout['agreement']['n']}")
+    if "sample_ratio" in readout:
+        srm = readout["sample_ratio"]
+        echo(f"split: challenger {_num(srm['observed_share'])} of {srm['n']} (configured "
+             f"{srm['expected_share']}): " + ("MISMATCH, no verdict" if srm["mismatch"]
+                                              else "as configured"))
+
+
+def _logged_policy(services: Any, endpoint: str) -> str:
+    from sqlalchemy import text
+
+    with services.db.engine.connect() as conn:
+        roles = {r[0] for r in conn.execute(text(
+            "SELECT DISTINCT role FROM gazer_predictions WHERE endpoint = :e"), {"e": endpoint})}
+    return "shadow" if "shadow" in roles else "canary" if "challenger" in roles else "champion"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _interval(i: dict[str, Any]) -> str:
+    if i.get("value") is None:
+        return "-"
+    if i.get("low") is None:
+        return f"{i['value']:.3f}"
+    return f"{i['value']:.3f} [{i['low']:.3f}, {i['high']:.3f}]"
+
+
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
@@ -338,21 +497,24 @@ def watch_cmd(
 
 @app.command("query")
 def query_cmd(
-    sql: Annotated[str, typer.Argument(help="SQL over enrichment.<table> views (DuckDB).")],
+    sql: Annotated[str, typer.Argument(
+        help="SQL over enrichment.<table> and monitoring.predictions views (DuckDB).")],
     output: Annotated[str, typer.Option(
         "--format", help="table, csv or json.")] = "table",
     limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 1000,
 ) -> None:
-    """Query what the enrichment workflows wrote (partitioned Parquet, local or S3)."""
+    """Query what the enrichment workflows and `gazer predictions export` wrote."""
     from gazer.apps.enrichment.query import run_query
+    from gazer.monitoring.export import query_tables
     from gazer.sql import QuerySandbox
     from gazer.storage.resolve import storage_from_settings
 
     if output not in ("table", "csv", "json"):
         raise InvalidParam(f"--format must be table, csv or json; got {output!r}")
     settings = _settings()
+    storage = storage_from_settings(settings)
     with QuerySandbox(settings) as sandbox:
-        result = run_query(sandbox, storage_from_settings(settings), sql, limit)
+        result = run_query(sandbox, storage, sql, limit, extra=query_tables(storage))
     frame = result.frame
     if output == "csv":
         sys.stdout.write(frame.to_csv(index=False))

@@ -224,13 +224,19 @@ class PredictionLog:
     def recent(self, endpoint: str | None = None, limit: int = 100,
                since: float | None = None) -> list[dict[str, Any]]:
         """The newest rows first, as dicts."""
-        q = select(PredictionRow).order_by(PredictionRow.id.desc()).limit(limit)
-        if endpoint:
-            q = q.where(PredictionRow.endpoint == endpoint)
-        if since is not None:
-            q = q.where(PredictionRow.at >= since)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]  # noqa: SLF001
+        return recent(self.db, endpoint, limit, since)
+
+
+def recent(db: Database, endpoint: str | None = None, limit: int = 100,
+           since: float | None = None) -> list[dict[str, Any]]:
+    """The newest logged rows first, as dicts (a read; no writer needed)."""
+    q = select(PredictionRow.__table__).order_by(PredictionRow.id.desc()).limit(limit)
+    if endpoint:
+        q = q.where(PredictionRow.endpoint == endpoint)
+    if since is not None:
+        q = q.where(PredictionRow.at >= since)
+    with db.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]  # noqa: SLF001
 
 
 def digest(inputs: Any) -> str:

@@ -29,10 +29,11 @@ def sources(storage: Any) -> list[Table]:
             for t in tables(storage)]
 
 
-def run_query(sandbox: QuerySandbox, storage: Any, sql: str, limit: int | None = None
-              ) -> QueryResult:
-    """``sql`` over the enrichment tables, run in the sandbox (at most ``limit`` rows)."""
-    known = sources(storage)
+def run_query(sandbox: QuerySandbox, storage: Any, sql: str, limit: int | None = None,
+              extra: list[Table] | None = None) -> QueryResult:
+    """``sql`` over the enrichment tables (and ``extra`` ones, such as the exported
+    prediction log), run in the sandbox (at most ``limit`` rows)."""
+    known = sources(storage) + list(extra or [])
     if not known:
         check_statement(sql)  # a refused statement says why even before any table exists
         raise NotFound(f"no enrichment tables under {storage.url(PREFIX)}: run a workflow "
