@@ -76,3 +76,15 @@ def test_feedback_needs_the_feedback_scope_once_keys_are_set(tmp_path: Path) -> 
                            headers={"X-API-Key": "p" * 20}).status_code == 403
         assert client.post("/v2/feedback", json=payload,
                            headers={"X-API-Key": "f" * 20}).status_code == 200
+
+
+def test_metrics_show_the_log_counts_and_the_labelled_accuracy(tmp_path: Path) -> None:
+    with client_for(tmp_path, registry_with(1)) as client:
+        rid = _answer(client)["request_id"]
+        assert client.post("/v2/feedback", json={"request_id": rid,
+                                                 "correct": True}).status_code == 200
+        text = client.get("/metrics").text
+    assert "gazer_predictions_written_total 1.0" in text
+    assert "gazer_predictions_dropped_total 0.0" in text
+    assert 'gazer_labelled_accuracy{endpoint="m",role="champion",version="1"} 1.0' in text
+    assert 'gazer_labelled_predictions{endpoint="m",role="champion",version="1"} 1.0' in text

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from gazer.errors import GazerError, ModelNotFound
+from gazer.monitoring.collector import MonitoringCollector
 from gazer.monitoring.metrics import ServingMetrics
 from gazer.monitoring.predictions import Prediction, PredictionLog
+from gazer.monitoring.readout import quality
 from gazer.registry.protocol import Registry
 from gazer.services import Services
 from gazer.serving.batcher import Batcher
@@ -55,6 +57,9 @@ class ServingState:
         self.batcher = Batcher()
         self.sql = QuerySandbox(settings)
         self.started_at = time.time()
+        self.metrics.registry.register(MonitoringCollector(
+            lambda: self.predictions,
+            lambda: [quality(services.db, name, days=7) for name in self.endpoints]))
 
     def _swapped(self, event: SwapEvent) -> None:
         self.swap_log.record(event)
