@@ -131,6 +131,8 @@ class ServingSettings(BaseModel):
     max_payload_bytes: int = Field(default=64 * 1024, ge=0)
     prediction_retention_days: float | None = Field(default=30.0, gt=0)
     prediction_retention_rows: int | None = Field(default=1_000_000, gt=0)
+    # seconds between samples of the serving process's CPU, memory, I/O and energy (0: off)
+    resource_interval_s: float = Field(default=10.0, ge=0)
 
 
 class Settings(BaseSettings):

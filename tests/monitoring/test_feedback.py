@@ -88,3 +88,21 @@ def test_metrics_show_the_log_counts_and_the_labelled_accuracy(tmp_path: Path) -
     assert "gazer_predictions_dropped_total 0.0" in text
     assert 'gazer_labelled_accuracy{endpoint="m",role="champion",version="1"} 1.0' in text
     assert 'gazer_labelled_predictions{endpoint="m",role="champion",version="1"} 1.0' in text
+
+
+def test_resources_and_energy_per_endpoint_are_kept(tmp_path: Path) -> None:
+    with client_for(tmp_path, registry_with(1), resource_interval_s=0) as client:
+        state = client.app.state.gazer  # type: ignore[attr-defined]
+        for _ in range(20):
+            _answer(client)
+        from gazer.monitoring.resources import ResourceSampler
+
+        sampler = ResourceSampler(state.services.db, state.take_busy, tmp_path, "ESP", 3600)
+        busy_loop = sum(i * i for i in range(300_000))  # CPU time for the sample to see
+        sample = sampler.sample()
+        assert busy_loop > 0 and sample["rss_bytes"] > 0 and sample["cpu_seconds"] > 0
+        assert sample["energy_kwh"] > 0 and sample["co2_kg"] > 0
+        resources = client.get("/api/monitoring/resources").json()
+        assert len(resources) == 1 and resources[0]["rss_bytes"] == sample["rss_bytes"]
+        energy = client.get("/v2/models/m/quality").json()["energy"]
+        assert energy["predictions"] == 20 and energy["co2_g_per_1k"] > 0

@@ -11,17 +11,19 @@ from gazer.db.database import (
 from gazer.db.tables import (
     Base,
     ChunkRow,
+    EndpointEnergyRow,
     FeedbackHistoryRow,
     FeedbackRow,
     LedgerRow,
     PredictionRow,
+    ResourceSampleRow,
     RunRow,
     StepRow,
     SwapRow,
 )
 
 __all__ = [
-    "Base", "ChunkRow", "Database", "FeedbackHistoryRow", "FeedbackRow", "LedgerRow",
-    "PredictionRow", "RunRow", "StepRow", "SwapRow", "head_revision", "make_engine",
-    "open_database", "process_alive", "safe_url",
+    "Base", "ChunkRow", "Database", "EndpointEnergyRow", "FeedbackHistoryRow", "FeedbackRow",
+    "LedgerRow", "PredictionRow", "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
+    "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
 ]

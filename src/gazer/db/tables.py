@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -150,3 +160,37 @@ class SwapRow(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     seconds: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ResourceSampleRow(Base):
+    """The serving process's resources every few seconds (``gazer.monitoring.resources``)."""
+
+    __tablename__ = "gazer_resource_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    interval_s: Mapped[float] = mapped_column(Float)
+    cpu_percent: Mapped[float] = mapped_column(Float)
+    cpu_seconds: Mapped[float] = mapped_column(Float)
+    rss_bytes: Mapped[int] = mapped_column(BigInteger)
+    read_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    write_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    net_sent_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    net_recv_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    disk_used_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    energy_kwh: Mapped[float] = mapped_column(Float)
+    co2_kg: Mapped[float] = mapped_column(Float)
+
+
+class EndpointEnergyRow(Base):
+    """Each endpoint's share of one sample's energy, by the time its requests took."""
+
+    __tablename__ = "gazer_endpoint_energy"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    endpoint: Mapped[str] = mapped_column(String(200), index=True)
+    predictions: Mapped[int] = mapped_column(Integer)
+    busy_s: Mapped[float] = mapped_column(Float)
+    energy_kwh: Mapped[float] = mapped_column(Float)
+    co2_kg: Mapped[float] = mapped_column(Float)

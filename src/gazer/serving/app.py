@@ -69,6 +69,7 @@ def create_app(
             log.info("loaded %s %s v%d in %.2fs (ok=%s)", event.endpoint, event.role,
                      event.to_version, event.seconds, event.ok)
         state.watcher.start()
+        state.start_resource_sampler()
         # Everything loaded so far lives as long as the server: keep it out of the cyclic
         # GC's full collections, which otherwise stall requests for tens of milliseconds.
         gc.collect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from gazer.monitoring.collector import MonitoringCollector
 from gazer.monitoring.metrics import ServingMetrics
 from gazer.monitoring.predictions import Prediction, PredictionLog
 from gazer.monitoring.readout import quality
+from gazer.monitoring.resources import ResourceSampler
 from gazer.registry.protocol import Registry
 from gazer.services import Services
 from gazer.serving.batcher import Batcher
@@ -57,6 +59,9 @@ class ServingState:
         self.batcher = Batcher()
         self.sql = QuerySandbox(settings)
         self.started_at = time.time()
+        self._busy: dict[str, tuple[int, float]] = {}
+        self._busy_lock = threading.Lock()
+        self.resources: ResourceSampler | None = None
         self.metrics.registry.register(MonitoringCollector(
             lambda: self.predictions,
             lambda: [quality(services.db, name, days=7) for name in self.endpoints]))
@@ -131,6 +136,9 @@ class ServingState:
              answer: dict[str, np.ndarray] | None = None, error: str | None = None) -> float:
         """Meter the answer and queue it for the prediction log (serialised off this path)."""
         latency = time.perf_counter() - started
+        with self._busy_lock:  # for the resource sampler's energy shares
+            n, busy = self._busy.get(endpoint.name, (0, 0.0))
+            self._busy[endpoint.name] = (n + 1, busy + latency)
         version = str(model.version)
         self.metrics.requests.labels(endpoint.name, version, role, str(status)).inc()
         if role != "shadow":
@@ -145,7 +153,22 @@ class ServingState:
             ))
         return latency * 1000
 
+    def take_busy(self) -> dict[str, tuple[int, float]]:
+        """Predictions and seconds spent per endpoint since the last call."""
+        with self._busy_lock:
+            busy, self._busy = self._busy, {}
+        return busy
+
+    def start_resource_sampler(self) -> None:
+        interval = self.settings.serving.resource_interval_s
+        if interval > 0:
+            self.resources = ResourceSampler(self.services.db, self.take_busy,
+                                             self.settings.home, self.settings.tracking.country,
+                                             interval).start()
+
     def close(self) -> None:
+        if self.resources is not None:
+            self.resources.stop()
         self.watcher.stop()
         self.shadow_pool.shutdown(wait=True)
         self.batcher.close()

@@ -43,6 +43,11 @@ class MemoryTracker:
             for k, v in metrics.items():
                 self.runs[run_id]["metrics"].setdefault(k, []).append((step or 0, float(v)))
 
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        with self._lock:
+            metrics = self.runs.get(run_id, {}).get("metrics", {})
+            return {k: values[-1][1] for k, values in metrics.items() if values}
+
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
         name = f"{artifact_path}/{Path(path).name}" if artifact_path else Path(path).name
         with self._lock:

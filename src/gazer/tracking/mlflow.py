@@ -155,6 +155,10 @@ class MlflowTracker:
         return f"{self.tracking_uri} run {run_id} (browse: mlflow ui --backend-store-uri " \
                f"{self.tracking_uri})"
 
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        with self._translated(f"read the metrics of run {run_id}"):
+            return dict(self.client.get_run(run_id).data.metrics)
+
 
 def _param_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)

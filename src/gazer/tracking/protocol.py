@@ -48,5 +48,8 @@ class Tracker(Protocol):
     def run_url(self, run_id: str) -> str:
         """Where a person can look at the run."""
 
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        """The latest value of each metric of a run (``{}`` for an unknown run)."""
+
     def describe(self) -> ServiceSpec | None:
         """How another process opens this tracker (``None``: only this process sees it)."""
