@@ -108,6 +108,14 @@ def test_characters_page_draws_on_the_canvas_and_shows_the_top_3(
         items = page.locator("#top li").all_inner_texts()
         assert len(items) == 3 and all("%" in item for item in items)
         assert "model version 1" in page.locator("#answer-version").inner_text()
+        # feedback: "wrong, it was ..." with a class from the list
+        page.select_option("#feedback select.label", index=2)
+        page.click("#feedback button.wrong")
+        page.wait_for_function("document.querySelector('#feedback .feedback-status')"
+                               ".textContent.startsWith('thanks')", timeout=15_000)
+        page.click("#feedback button.right")  # a second word on the same answer updates it
+        page.wait_for_function("document.querySelector('#feedback .feedback-status')"
+                               ".textContent.includes('feedback 2')", timeout=15_000)
         page.screenshot(path=str(tmp_path / "characters.png"))
         page.click("#clear")
         assert page.locator("#top li").count() == 0
@@ -146,6 +154,48 @@ def test_wordpredict_page_checks_the_count_and_shows_the_top_5(
         assert page.locator("#error").inner_text() == ""
         assert "Feu clic a [" in page.locator("#sentence").inner_text()
         assert "version 1" in page.locator("#answer-version").inner_text()
+        word = items[1].split(" (")[0]  # a word the model knows
+        page.fill("#feedback input.label", word)
+        page.click("#feedback button.wrong")
+        page.wait_for_function("document.querySelector('#feedback .feedback-status')"
+                               ".textContent.startsWith('thanks')", timeout=15_000)
+        page.fill("#feedback input.label", "paraulainexistent")
+        page.click("#feedback button.wrong")  # a word it cannot answer: the 422 is shown
+        page.wait_for_function("document.querySelector('#feedback .feedback-status')"
+                               ".textContent.includes('paraulainexistent')", timeout=15_000)
+        page.close()
+
+
+@pytest.mark.integration
+def test_monitoring_page_shows_versions_the_ab_verdict_and_charts(
+    browser: Any, tmp_path: Path
+) -> None:
+    import httpx
+
+    registry = registry_with(2, champion=1)
+    registry.set_alias("m", "challenger", 2)
+    app = create_app(settings_for(tmp_path), registry=registry, endpoints=[
+        EndpointSettings(name="m", policy="canary", canary_weight=0.5)])
+    with live_server(app) as base, httpx.Client(base_url=base) as client:
+        for i in range(80):
+            answer = client.post("/v2/models/m/infer", headers={"X-Request-Key": f"u{i}"},
+                                 json={"inputs": [{"name": "x", "shape": [1, 3],
+                                                   "datatype": "FP64", "data": [0.5] * 3}]})
+            client.post("/v2/feedback", json={"request_id": answer.json()["request_id"],
+                                              "label": "2"})
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.goto(f"{base}/operator")
+        page.click('a.monitoring:text("m")')
+        assert page.url.endswith("/monitoring/m")
+        page.wait_for_selector("#versions tbody tr:nth-child(2)", timeout=15_000)
+        rows = page.locator("#versions tbody tr").all_inner_texts()
+        assert rows[0].startswith("v1") and rows[1].startswith("v2")
+        assert "\t0.00 [" in rows[0] and "\t1.00 [" in rows[1]  # v1 always wrong, v2 right
+        assert "challenger better" in page.locator("#ab .verdict").inner_text()
+        assert page.locator("#volume-chart polyline.series").count() == 2
+        assert page.locator("#accuracy-chart polygon").count() == 2  # the interval bands
+        assert page.locator("#error").inner_text() == ""
+        page.screenshot(path=str(tmp_path / "monitoring.png"), full_page=True)
         page.close()
 
 

@@ -9,6 +9,7 @@ readout over a million predictions stays within a couple of seconds on SQLite.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import time
 from collections import defaultdict
@@ -69,19 +70,37 @@ def _since(since: float | None, days: float) -> float:
     return since if since is not None else time.time() - days * DAY
 
 
-def _served(db: Database, endpoint: str, since: float) -> dict[tuple[int | None, str], Any]:
-    """(version, role) → (latencies, error count) of every logged answer since ``since``."""
-    sql = text("SELECT version, role, status, latency_ms FROM gazer_predictions "
+def _rows(db: Database, endpoint: str, since: float) -> dict[tuple[int | None, str], np.ndarray]:
+    """(version, role) → an array of (at, status, latency) of every answer since ``since``."""
+    sql = text("SELECT version, role, at, status, latency_ms FROM gazer_predictions "
                "WHERE endpoint = :e AND at >= :s")
     with db.engine.connect() as conn:
         rows = conn.execute(sql, {"e": endpoint, "s": since}).fetchall()
     groups: dict[tuple[int | None, str], list[Any]] = defaultdict(list)
-    for version, role, status, latency in rows:
-        groups[(version, role)].append((status, latency))
-    out = {}
-    for key, items in groups.items():
-        array = np.asarray(items, dtype=float)
-        out[key] = (array[:, 1], int((array[:, 0] >= 400).sum()))
+    for version, role, at, status, latency in rows:
+        groups[(version, role)].append((at, status, latency))
+    return {key: np.asarray(items, dtype=float) for key, items in groups.items()}
+
+
+def _served(db: Database, endpoint: str, since: float) -> dict[tuple[int | None, str], Any]:
+    """(version, role) → (latencies, error count) of every logged answer since ``since``."""
+    return {key: (a[:, 2], int((a[:, 1] >= 400).sum()))
+            for key, a in _rows(db, endpoint, since).items()}
+
+
+def _timeline(groups: dict[tuple[int | None, str], np.ndarray], since: float,
+              buckets: int = 48) -> list[dict[str, Any]]:
+    """Per version and role, answers, errors and latency p50/p99 in ``buckets`` slices."""
+    width = max(60.0, (time.time() - since) / buckets)
+    out = []
+    for (version, role), a in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        slot = ((a[:, 0] - since) // width).astype(int)
+        for b in np.unique(slot):
+            part = a[slot == b]
+            p50, p99 = np.percentile(part[:, 2], [50, 99]).tolist()
+            out.append({"at": since + float(b) * width, "version": version, "role": role,
+                        "predictions": len(part), "errors": int((part[:, 1] >= 400).sum()),
+                        "latency_p50_ms": p50, "latency_p99_ms": p99})
     return out
 
 
@@ -114,7 +133,8 @@ def quality(db: Database, endpoint: str, since: float | None = None,
     """Per version and role: volume, errors, latency, labelled accuracy and mean rating with
     95% intervals, and accuracy per day."""
     start = _since(since, days)
-    served = _served(db, endpoint, start)
+    groups = _rows(db, endpoint, start)
+    served = {key: (a[:, 2], int((a[:, 1] >= 400).sum())) for key, a in groups.items()}
     labels = labelled(db, endpoint, start)
     versions = []
     for (version, role), (latencies, errors) in sorted(
@@ -123,7 +143,7 @@ def quality(db: Database, endpoint: str, since: float | None = None,
                if v == version and r == role]
         versions.append(_version_quality(version, role, latencies, errors, labels, idx))
     return {"endpoint": endpoint, "since": start, "versions": [v.as_dict() for v in versions],
-            "daily": _daily(labels)}
+            "daily": _daily(labels), "timeline": _timeline(groups, start)}
 
 
 def _version_quality(version: int | None, role: str, latencies: np.ndarray, errors: int,
@@ -143,9 +163,14 @@ def _daily(labels: Labelled) -> list[dict[str, Any]]:
         if outcome is not None and role != "shadow":
             day = time.strftime("%Y-%m-%d", time.gmtime(at))
             buckets[(day, version)].append(outcome)
-    return [{"day": day, "version": version, **wilson(int(sum(v)), len(v)).as_dict()}
+    return [{"day": day, "at": _day_start(day), "version": version,
+             **wilson(int(sum(v)), len(v)).as_dict()}
             for (day, version), v in sorted(buckets.items(), key=lambda kv: (kv[0][0],
                                                                            kv[0][1] or 0))]
+
+
+def _day_start(day: str) -> float:
+    return calendar.timegm(time.strptime(day, "%Y-%m-%d"))
 
 
 def ab_readout(db: Database, endpoint: str, champion: int | None, challenger: int | None,

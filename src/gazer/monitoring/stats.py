@@ -116,7 +116,8 @@ class SequentialTest:
         decided = log_lr >= math.log(1 / self.alpha)
         decision = ("better" if mean > 0 else "worse") if decided else "not known yet"
         needed = None if decided else self._more_needed(n, mean, var)
-        return Verdict(decision, mean, mean - radius, mean + radius, n,
+        # outcomes lie in [0, 1], so their difference lies in [-1, 1]
+        return Verdict(decision, mean, max(-1.0, mean - radius), min(1.0, mean + radius), n,
                        math.exp(min(log_lr, 700.0)), needed)
 
     def _more_needed(self, n: int, mean: float, var: float) -> int | None:

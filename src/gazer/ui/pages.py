@@ -17,8 +17,9 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
 def mount_ui(app: FastAPI) -> None:
-    """Add the home and operator pages and the static files to ``app``."""
+    """Add the home, operator and monitoring pages and the static files to ``app``."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    mount_monitoring(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
@@ -45,6 +46,18 @@ def mount_ui(app: FastAPI) -> None:
         return templates.TemplateResponse(request, "operator.html", {
             "models": models, "swaps": swaps, "locked": locked,
             "endpoints": [_shown(e.status(), locked) for e in state.endpoints.values()]})
+
+
+def mount_monitoring(app: FastAPI) -> None:
+    """``/monitoring/{endpoint}``: the page; its script reads the quality, A/B and resource
+    routes with the tab's key."""
+
+    @app.get("/monitoring/{endpoint}", response_class=HTMLResponse, include_in_schema=False)
+    def monitoring(endpoint: str, request: Request) -> HTMLResponse:
+        served = request.app.state.gazer.endpoint(endpoint)  # 404 for an unknown endpoint
+        return templates.TemplateResponse(request, "monitoring.html", {
+            "endpoint": served.name, "model": served.config.model_name,
+            "policy": served.config.policy})
 
 
 def _shown(status: dict[str, Any], locked: bool) -> dict[str, Any]:

@@ -46,6 +46,50 @@ window.gazer = {
     };
     setInterval(update, everyMs);
   },
+  // POST /v2/feedback on one answer; resolves to the stored feedback or throws its detail.
+  async feedback(requestId, fields) {
+    const response = await gazerFetch("/v2/feedback", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ request_id: requestId, ...fields }),
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.detail || "feedback failed");
+    return body;
+  },
+  // "Right" / "Wrong, it was [...]" under an answer; ``labels`` (optional) fill a list.
+  labelFeedback(container, requestId, { labels = null, prompt = "Wrong, it was" } = {}) {
+    container.innerHTML = "";
+    container.className = "feedback";
+    const status = document.createElement("span");
+    status.className = "feedback-status muted";
+    const send = async (fields) => {
+      try {
+        const stored = await gazer.feedback(requestId, fields);
+        status.textContent = `thanks: stored (feedback ${stored.revisions} on this answer)`;
+      } catch (err) { status.textContent = String(err.message || err); }
+    };
+    const right = document.createElement("button");
+    right.type = "button";
+    right.className = "right";
+    right.textContent = "Right";
+    right.addEventListener("click", () => send({ correct: true }));
+    const label = document.createElement(labels ? "select" : "input");
+    label.className = "label";
+    label.setAttribute("aria-label", prompt);
+    if (labels) {
+      for (const l of labels) {
+        const option = document.createElement("option");
+        option.value = option.textContent = l;
+        label.appendChild(option);
+      }
+    }
+    const wrong = document.createElement("button");
+    wrong.type = "button";
+    wrong.className = "wrong";
+    wrong.textContent = prompt;
+    wrong.addEventListener("click", () => send({ correct: false, label: label.value.trim() }));
+    container.append(right, wrong, label, " ", status);
+  },
   localTimes(selector) {
     for (const el of document.querySelectorAll(selector)) {
       el.textContent = new Date(parseFloat(el.dataset.ts) * 1000).toLocaleString();

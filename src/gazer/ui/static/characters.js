@@ -53,6 +53,9 @@
       top.appendChild(li);
     }
     version.textContent = `answered by model version ${body.model_version}`;
+    const box = document.getElementById("feedback");
+    const labels = box.dataset.labels ? box.dataset.labels.split("\n") : null;
+    gazer.labelFeedback(box, body.request_id, { labels, prompt: "Wrong, it was" });
   };
   document.getElementById("clear").addEventListener("click", clear);
   document.getElementById("guess").addEventListener("click", () => pad.toBlob(send, "image/png"));

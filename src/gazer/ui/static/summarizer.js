@@ -13,11 +13,33 @@
     const all = (await (await post("/api/summarize/sentences")).json()).sentences;
     const chosen = new Set(result.sentences);
     $("original").innerHTML = "";
+    const box = $("feedback");
+    const status = box.querySelector(".feedback-status");
+    const send = async (fields) => {
+      try {
+        const stored = await gazer.feedback(result.request_id, fields);
+        status.textContent = `thanks: stored (feedback ${stored.revisions} on this summary)`;
+      } catch (err) { status.textContent = String(err.message || err); }
+    };
     all.forEach((s, i) => {
       const span = document.createElement(chosen.has(i) ? "mark" : "span");
       span.textContent = s + " ";
+      if (!chosen.has(i)) {
+        span.className = "pick";
+        span.title = "this sentence should have been in the summary";
+        span.addEventListener("click", () => send({ correct: false,
+          comment: `should include sentence ${i}: ${s}` }));
+      }
       $("original").appendChild(span);
     });
+    box.hidden = false;
+    for (const star of box.querySelectorAll(".stars button")) {
+      star.onclick = () => {
+        const rating = parseInt(star.dataset.rating, 10);
+        box.querySelectorAll(".stars button").forEach((b, j) => { b.textContent = j < rating ? "★" : "☆"; });
+        send({ rating });
+      };
+    }
   });
 })();
 

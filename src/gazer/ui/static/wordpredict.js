@@ -25,5 +25,6 @@
       $("top").appendChild(li);
     }
     $("answer-version").textContent = `answered by version ${result.model_version}`;
+    gazer.labelFeedback($("feedback"), result.request_id, { prompt: "The missing word was" });
   });
 })();
