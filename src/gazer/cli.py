@@ -338,11 +338,13 @@ def monitor_quality(
     with _services() as services:
         report = quality(services.db, endpoint, days=days)
     table = Table("version", "role", "answers", "errors", "p50 ms", "p99 ms", "accuracy (95%)",
-                  "labels", "rating (95%)", "ratings")
+                  "labels", "estimate (no labels)", "rating (95%)", "ratings")
     for v in report["versions"]:
+        estimate = v.get("estimate")
         table.add_row(f"v{v['version']}", v["role"], str(v["predictions"]), str(v["errors"]),
                       _num(v["latency_p50_ms"]), _num(v["latency_p99_ms"]),
                       _interval(v["accuracy"]), str(v["accuracy"]["n"]),
+                      _num(estimate["value"]) if estimate else "-",
                       _interval(v["rating"]), str(v["rating"]["n"]))
     out.print(table)
 

@@ -136,3 +136,31 @@ def test_promote_with_require_evidence_needs_a_winning_readout(tmp_path: Path,
             assert promoted.status_code == 409 and "not say" in promoted.json()["detail"]
         q = client.get("/v2/models/m/quality", headers=key).json()
         assert {v["version"] for v in q["versions"]} == {1, 2}
+
+
+def test_the_label_free_estimate_is_the_mean_confidence_then_calibrated_by_labels(
+        tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'g.db'}")
+    log = PredictionLog(db, flush_s=0.05)
+    rng = np.random.default_rng(3)
+    right = []
+    for i in range(200):  # says 0.9 but is right 60% of the time: overconfident
+        right.append(rng.random() < 0.6)
+        log.record(Prediction(endpoint="e", model="m", version=1, role="champion", status=200,
+                              latency_ms=1.0, input_digest="d", output="", request_id=f"r{i}",
+                              outputs={"predict": np.array([0]),
+                                       "probabilities": np.array([[0.9, 0.1]])}))
+    log.flush()
+    log.close()
+    [before] = quality(db, "e")["versions"]
+    assert before["estimate"]["value"] == pytest.approx(0.9)
+    assert before["estimate"]["gap"] is None and "not calibrated" in before["estimate"]["method"]
+    feedback = FeedbackStore(db)
+    for i in range(100):
+        feedback.give(f"r{i}", "e", correct=bool(right[i]))
+    [after] = quality(db, "e")["versions"]
+    measured = after["accuracy"]["value"]
+    assert after["estimate"]["method"] == "calibrated on 100 labels"
+    assert after["estimate"]["value"] == pytest.approx(measured, abs=1e-9)  # one confidence
+    assert after["estimate"]["gap"] == pytest.approx(0.0, abs=1e-9)
+    db.close()

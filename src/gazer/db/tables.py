@@ -113,6 +113,8 @@ class PredictionRow(Base):
     input: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer: Mapped[str | None] = mapped_column(String(500), nullable=True)
     payload_key: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # 0005: a classifier's probability for its answer (the label-free accuracy estimate)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 Index("ix_gazer_predictions_endpoint_version_at", PredictionRow.endpoint, PredictionRow.version,

@@ -144,6 +144,7 @@ class PredictionLog:
                                            "latency_ms", "input_digest", "output",
                                            "request_id", "at")}
         row["answer"] = answer_of(p.outputs, p.class_names)
+        row["confidence"] = confidence_of(p.outputs)
         row["input"], row["payload_key"] = None, None
         if p.mode == "none":
             row["output"] = ""
@@ -308,6 +309,20 @@ def answer_of(outputs: Any, class_names: tuple[str, ...] | None = None) -> str |
     if class_names and isinstance(value, int | np.integer) and 0 <= int(value) < len(class_names):
         return class_names[int(value)]
     return str(value)[:500]
+
+
+def confidence_of(outputs: Any) -> float | None:
+    """The highest class probability of the first row, when the answer has probabilities."""
+    name = "probabilities" if isinstance(outputs, dict) and "probabilities" in outputs \
+        else "top_probabilities"
+    if not isinstance(outputs, dict) or name not in outputs:
+        return None
+    try:
+        probs = np.asarray(outputs[name], dtype=float)
+        first = probs.reshape(len(probs), -1)[0] if probs.ndim > 1 else probs
+        return float(first.max()) if first.size else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _dumps(value: Any) -> str | None:

@@ -59,6 +59,7 @@ class Labelled:
     """The labelled answers of one endpoint: per row version, role, time, outcome, rating."""
 
     request_ids: list[str]
+    confidence: list[float | None]
     versions: list[int | None]
     roles: list[str]
     at: list[float]
@@ -71,14 +72,16 @@ def _since(since: float | None, days: float) -> float:
 
 
 def _rows(db: Database, endpoint: str, since: float) -> dict[tuple[int | None, str], np.ndarray]:
-    """(version, role) → an array of (at, status, latency) of every answer since ``since``."""
-    sql = text("SELECT version, role, at, status, latency_ms FROM gazer_predictions "
+    """(version, role) → an array of (at, status, latency, confidence or NaN) of every
+    answer since ``since``."""
+    sql = text("SELECT version, role, at, status, latency_ms, confidence FROM gazer_predictions "
                "WHERE endpoint = :e AND at >= :s")
     with db.engine.connect() as conn:
         rows = conn.execute(sql, {"e": endpoint, "s": since}).fetchall()
     groups: dict[tuple[int | None, str], list[Any]] = defaultdict(list)
-    for version, role, at, status, latency in rows:
-        groups[(version, role)].append((at, status, latency))
+    for version, role, at, status, latency, confidence in rows:
+        groups[(version, role)].append((at, status, latency,
+                                        np.nan if confidence is None else confidence))
     return {key: np.asarray(items, dtype=float) for key, items in groups.items()}
 
 
@@ -107,14 +110,16 @@ def _timeline(groups: dict[tuple[int | None, str], np.ndarray], since: float,
 def labelled(db: Database, endpoint: str, since: float) -> Labelled:
     """Every answer of ``endpoint`` since ``since`` that has feedback, oldest first."""
     sql = text(
-        "SELECT p.request_id, p.version, p.role, p.at, p.answer, f.label, f.correct, f.rating "
+        "SELECT p.request_id, p.version, p.role, p.at, p.answer, f.label, f.correct, f.rating, "
+        "p.confidence "
         "FROM gazer_feedback f JOIN gazer_predictions p ON p.request_id = f.request_id "
         "WHERE p.endpoint = :e AND p.at >= :s AND p.status < 400 ORDER BY p.at, p.id")
     with db.engine.connect() as conn:
         rows = conn.execute(sql, {"e": endpoint, "s": since}).fetchall()
-    out = Labelled([], [], [], [], [], [])
-    for rid, version, role, at, answer, label, correct, rating in rows:
+    out = Labelled([], [], [], [], [], [], [])
+    for rid, version, role, at, answer, label, correct, rating, confidence in rows:
         out.request_ids.append(rid)
+        out.confidence.append(confidence)
         out.versions.append(version)
         out.roles.append(role)
         out.at.append(at)
@@ -134,15 +139,16 @@ def quality(db: Database, endpoint: str, since: float | None = None,
     95% intervals, and accuracy per day."""
     start = _since(since, days)
     groups = _rows(db, endpoint, start)
-    served = {key: (a[:, 2], int((a[:, 1] >= 400).sum())) for key, a in groups.items()}
     labels = labelled(db, endpoint, start)
     versions = []
-    for (version, role), (latencies, errors) in sorted(
-            served.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+    for (version, role), a in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
         idx = [i for i, (v, r) in enumerate(zip(labels.versions, labels.roles, strict=True))
                if v == version and r == role]
-        versions.append(_version_quality(version, role, latencies, errors, labels, idx))
-    return {"endpoint": endpoint, "since": start, "versions": [v.as_dict() for v in versions],
+        figures = _version_quality(version, role, a[:, 2], int((a[:, 1] >= 400).sum()),
+                                   labels, idx).as_dict()
+        figures["estimate"] = estimate_accuracy(a[:, 3], labels, idx, figures["accuracy"])
+        versions.append(figures)
+    return {"endpoint": endpoint, "since": start, "versions": versions,
             "daily": _daily(labels), "timeline": _timeline(groups, start)}
 
 
@@ -154,6 +160,33 @@ def _version_quality(version: int | None, role: str, latencies: np.ndarray, erro
                 [None, None])
     return VersionQuality(version, role, len(latencies), errors, p50, p99,
                           wilson(int(sum(outcomes)), len(outcomes)), mean_interval(ratings))
+
+
+def estimate_accuracy(confidences: np.ndarray, labels: Labelled, idx: list[int],
+                      labelled_accuracy: dict[str, Any], min_labels: int = 30
+                      ) -> dict[str, Any] | None:
+    """Accuracy without labels, from the classifier's confidences (confidence-based
+    performance estimation): the mean confidence, calibrated by isotonic regression on the
+    labelled answers once there are ``min_labels`` of them. ``None`` for a model that gives
+    no probabilities. ``gap`` is the estimate minus the labelled accuracy."""
+    known = confidences[~np.isnan(confidences)]
+    if not len(known):
+        return None
+    pairs = [(labels.confidence[i], labels.outcome[i]) for i in idx
+             if labels.confidence[i] is not None and labels.outcome[i] is not None]
+    if len(pairs) >= min_labels:
+        from sklearn.isotonic import IsotonicRegression
+
+        c, o = np.asarray(pairs, dtype=float).T
+        calibrated = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(c, o)
+        value = float(np.mean(calibrated.predict(known)))
+        method = f"calibrated on {len(pairs)} labels"
+    else:
+        value = float(known.mean())
+        method = "mean confidence (not calibrated: too few labels)"
+    measured = labelled_accuracy.get("value")
+    return {"value": value, "n": int(len(known)), "method": method,
+            "gap": value - measured if measured is not None else None}
 
 
 def _daily(labels: Labelled) -> list[dict[str, Any]]:

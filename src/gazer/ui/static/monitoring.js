@@ -85,7 +85,9 @@
         const tr = document.createElement("tr");
         tr.dataset.version = v.version;
         for (const cell of [`v${v.version}`, v.role, v.predictions, v.errors, fmt(v.latency_p50_ms),
-          fmt(v.latency_p99_ms), interval(v.accuracy), v.accuracy.n, interval(v.rating)]) {
+          fmt(v.latency_p99_ms), interval(v.accuracy), v.accuracy.n,
+          v.estimate ? `${fmt(v.estimate.value)}${v.estimate.gap === null ? "" :
+            ` (gap ${fmt(v.estimate.gap, 2)})`}` : "-", interval(v.rating)]) {
           const td = document.createElement("td");
           td.textContent = cell;
           tr.appendChild(td);
