@@ -42,6 +42,22 @@ monitor_app = typer.Typer(help="Quality per version and A/B readouts, from the p
                                "and feedback.", no_args_is_help=True)
 app.add_typer(predictions_app, name="predictions")
 app.add_typer(monitor_app, name="monitor")
+feedback_app = typer.Typer(help="Feedback users gave on answers.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    spec: Annotated[str, typer.Argument(help="ENDPOINT@7d, ENDPOINT@12h, ENDPOINT@2026-11-01 "
+                                             "or ENDPOINT (all of it).")],
+) -> None:
+    """Write the labelled answers of SPEC as a versioned dataset (for --param feedback=SPEC)."""
+    from gazer.monitoring.datasets import feedback_dataset
+
+    with _services() as services:
+        data = feedback_dataset(services.db, services.storage, spec)
+        where = services.storage.url(data.key) if len(data) else "nothing written"
+    echo(f"{len(data)} labelled answers, version {data.version} → {where}")
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 

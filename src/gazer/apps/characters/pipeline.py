@@ -9,6 +9,7 @@ kmnist with ``--param folder=PATH``). Each dataset has its own registered model,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -23,7 +24,7 @@ from gazer.apps.characters.model import (
     SklearnImageClassifier,
     train_cnn,
 )
-from gazer.apps.characters.preprocess import ImageTransform
+from gazer.apps.characters.preprocess import ImageTransform, prepare_image
 from gazer.apps.characters.serving import mount
 from gazer.apps.characters.validation import validate_dataset
 from gazer.catalog import register_app
@@ -41,11 +42,52 @@ def model_name(dataset: str) -> str:
     return f"characters-{dataset}"
 
 
+def feedback_examples(spec: str, class_names: tuple[str, ...], shape: tuple[int, int]
+                      ) -> tuple[np.ndarray, np.ndarray, str]:
+    """Users' corrected drawings as training examples: the uploads whose feedback names a
+    class this dataset has, framed like the training images. Returns images, labels and the
+    feedback dataset's version (its content hash)."""
+    from gazer.db import Database
+    from gazer.monitoring.datasets import feedback_dataset
+    from gazer.storage.resolve import storage_from_settings
+
+    settings = current_settings()
+    db = Database(settings.runs_url)
+    try:
+        data = feedback_dataset(db, storage_from_settings(settings), spec)
+    finally:
+        db.close()
+    transform = ImageTransform.for_shape(*shape)
+    images, labels = [], []
+    for label, payload in zip(data.frame["label"], data.frame["payload"], strict=True):
+        if payload is None or label not in class_names:
+            continue
+        try:
+            images.append(prepare_image(payload, transform))
+        except Exception:  # an upload the current framing cannot read is skipped
+            continue
+        labels.append(class_names.index(label))
+    array = np.stack(images) if images else np.zeros((0, *shape), dtype=np.uint8)
+    return array, np.asarray(labels, dtype=np.int64), data.version
+
+
 @step(outputs=(*ARRAYS, "meta"))
-def importer(dataset: str = "digits", folder: str = "") -> tuple[Any, ...]:
-    """Load a dataset through its plug-in and record its version (content hash)."""
+def importer(dataset: str = "digits", folder: str = "", feedback: str = "") -> tuple[Any, ...]:
+    """Load a dataset through its plug-in and record its version (content hash).
+
+    ``feedback=characters@7d`` adds the drawings users corrected on that endpoint in the
+    last 7 days (see ``gazer.monitoring.datasets``) to the training images.
+    """
     ds = load_dataset(dataset, **({"folder": folder} if folder else {}))  # nosec B615 # gazer's own dataset plug-ins, not the Hugging Face hub
     ctx = current()
+    if feedback:
+        extra, extra_labels, version = feedback_examples(feedback, tuple(ds.class_names),
+                                                         ds.image_shape)
+        ctx.log_dataset(extra, f"feedback-{feedback.partition('@')[0]}",
+                        source=f"gazer feedback {feedback} (version {version})")
+        print(f"feedback {feedback}: {len(extra)} labelled drawings added (version {version})")
+        ds = dataclasses.replace(ds, images=np.concatenate([ds.images, extra]),
+                                 labels=np.concatenate([ds.labels, extra_labels]))
     ctx.log_dataset(ds.images, f"{dataset}-train", source=ds.source or dataset)
     if ds.test_images is not None:
         ctx.log_dataset(ds.test_images, f"{dataset}-test", source=ds.source or dataset,
