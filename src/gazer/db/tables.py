@@ -119,6 +119,10 @@ class PredictionRow(Base):
 
 Index("ix_gazer_predictions_endpoint_version_at", PredictionRow.endpoint, PredictionRow.version,
       PredictionRow.at)
+# 0006: the readouts' aggregates read only this index, never the rows
+Index("ix_gazer_predictions_readout", PredictionRow.endpoint, PredictionRow.at,
+      PredictionRow.version, PredictionRow.role, PredictionRow.status, PredictionRow.latency_ms,
+      PredictionRow.confidence)
 
 
 class FeedbackRow(Base):

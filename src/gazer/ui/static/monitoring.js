@@ -105,7 +105,7 @@
         .map((s) => ({ ...s, points: s.points.map((p) => [p[0], p[1], p[2], p[3]]) })),
         { yLabel: "accuracy", yMin: 0, yMax: 1 });
       chart($("volume-chart"), byVersion(quality.timeline, (r) => r.predictions), { yLabel: "answers" });
-      chart($("latency-chart"), byVersion(quality.timeline, (r) => r.latency_p50_ms), { yLabel: "p50 ms" });
+      chart($("latency-chart"), byVersion(quality.timeline, (r) => r.latency_mean_ms), { yLabel: "mean ms" });
       chart($("errors-chart"), byVersion(quality.timeline, (r) => r.errors), { yLabel: "errors" });
       chart($("cpu-chart"), [{ name: "CPU %", points: resources.map((r) => [r.at, r.cpu_percent]) }],
         { yLabel: "CPU %" });
