@@ -99,17 +99,23 @@ class ServingState:
         """
         endpoint, role, model = self._route(name, key)
         started = time.perf_counter()
+        asked = outputs or {"predict"}
+        computed = asked
+        if self.predictions is not None and endpoint.config.log_payloads != "none" \
+                and "probabilities" in model.output_names:
+            computed = asked | {"probabilities"}  # the log keeps the answer's confidence
         try:
             x = prepare(model, inputs) if prepare is not None else inputs
             if endpoint.config.batching and isinstance(x, np.ndarray):
-                answer = self.batcher.predict(model, x, outputs)
+                full = self.batcher.predict(model, x, computed)
             else:
-                answer = model.predict(x, outputs)
+                full = model.predict(x, computed)
+            answer = {k: v for k, v in full.items() if k in asked}
         except GazerError as exc:
             self._log(endpoint, model, role, exc.status_code, started, inputs, request_id,
                       error=str(exc))
             raise
-        latency_ms = self._log(endpoint, model, role, 200, started, inputs, request_id, answer)
+        latency_ms = self._log(endpoint, model, role, 200, started, inputs, request_id, full)
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
             self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id, outputs,
                                     prepare)
