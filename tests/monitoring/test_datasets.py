@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from gazer.core.pipeline import Pipeline
-from gazer.db import Database
 from gazer.errors import InvalidInput
 from gazer.monitoring.datasets import feedback_dataset, parse_spec
 from gazer.monitoring.feedback import FeedbackStore

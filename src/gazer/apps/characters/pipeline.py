@@ -32,6 +32,7 @@ from gazer.core.artifacts import Metrics
 from gazer.core.context import current, current_settings
 from gazer.core.pipeline import Pipeline
 from gazer.core.step import step
+from gazer.errors import InvalidInput
 from gazer.registry.gate import Check, Gate
 from gazer.tracking.co2 import measure_emissions
 
@@ -63,10 +64,12 @@ def feedback_examples(spec: str, class_names: tuple[str, ...], shape: tuple[int,
         if payload is None or label not in class_names:
             continue
         try:
-            images.append(prepare_image(payload, transform))
-        except Exception:  # an upload the current framing cannot read is skipped
-            continue
-        labels.append(class_names.index(label))
+            image = prepare_image(payload, transform)
+        except InvalidInput as exc:  # an empty or unreadable upload is not an example
+            print(f"skipped a feedback drawing: {exc}")
+        else:
+            images.append(image)
+            labels.append(class_names.index(label))
     array = np.stack(images) if images else np.zeros((0, *shape), dtype=np.uint8)
     return array, np.asarray(labels, dtype=np.int64), data.version
 
