@@ -20,7 +20,11 @@ router = APIRouter(tags=["feedback"], dependencies=[require("feedback")])
 class FeedbackRequest(BaseModel):
     """At least one of ``label``, ``rating`` and ``correct``."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    # the rule "at least one of label, rating, correct" stated in the schema too
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["label"], "properties": {"label": {"type": "string"}}},
+        {"required": ["rating"], "properties": {"rating": {"type": "integer"}}},
+        {"required": ["correct"], "properties": {"correct": {"type": "boolean"}}}]})
 
     request_id: str = Field(min_length=1, max_length=64,
                             description="The answer's request_id (or its x-request-id header)")
