@@ -96,3 +96,17 @@ def test_retention_by_age_and_by_rows(tmp_path: Path) -> None:
     remaining = {r["request_id"] for r in log.recent()}
     assert remaining == {"new2", "new3", "new4"}  # the newest rows by id stay
     log.close()
+
+
+def test_retention_deletes_the_payload_objects_of_the_rows_it_removes(tmp_path: Path) -> None:
+    log, storage = _log(tmp_path, retention_days=1.0, retention_rows=None,
+                        retention_every_s=3600)
+    now = time.time()
+    log.record(_p("old", b"old image", at=now - 3 * 86400))
+    log.record(_p("new", b"new image", at=now))
+    log.flush()
+    keys = {r["request_id"]: r["payload_key"] for r in log.recent()}
+    assert storage.exists(keys["old"]) and storage.exists(keys["new"])
+    assert log.enforce_retention(now) == 1
+    assert not storage.exists(keys["old"]) and storage.exists(keys["new"])
+    log.close()

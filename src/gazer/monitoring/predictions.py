@@ -188,24 +188,39 @@ class PredictionLog:
 
     def enforce_retention(self, now: float | None = None) -> int:
         """Delete rows older than ``retention_days`` and beyond the newest
-        ``retention_rows``; returns how many went."""
+        ``retention_rows``, and the payload objects they point to; returns how many rows
+        went."""
         now = time.time() if now is None else now
         removed = 0
         table = PredictionRow.__table__
         column = table.c
+        payloads: list[str] = []
         with self.engine.begin() as conn:
+            conditions = []
             if self.retention_days is not None:
-                cutoff = now - self.retention_days * 86400
-                removed += conn.execute(delete(PredictionRow).where(column.at < cutoff)).rowcount
+                conditions.append(column.at < now - self.retention_days * 86400)
             if self.retention_rows is not None:
                 total = conn.execute(select(func.count()).select_from(table)).scalar_one()
                 if total > self.retention_rows:
                     edge = conn.execute(select(column.id).order_by(column.id.desc())
                                         .offset(self.retention_rows).limit(1)).scalar()
                     if edge is not None:
-                        removed += conn.execute(
-                            delete(PredictionRow).where(column.id <= edge)).rowcount
+                        conditions.append(column.id <= edge)
+            for condition in conditions:
+                payloads += [k for (k,) in conn.execute(
+                    select(column.payload_key).where(condition, column.payload_key.is_not(None)))]
+                removed += conn.execute(delete(PredictionRow).where(condition)).rowcount
+        if self.storage is not None:
+            self._delete_payloads(self.storage, payloads)
         return removed
+
+    @staticmethod
+    def _delete_payloads(storage: Storage, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                storage.delete(key)
+            except Exception:  # a payload already gone, or storage down: the row is gone
+                log.warning("could not delete the payload %s", key)
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Wait until everything recorded so far is written (or dropped)."""
