@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -43,7 +44,7 @@ class ServedModel:
             return pd.DataFrame(inputs, columns=columns)
         return inputs
 
-    @property
+    @functools.cached_property
     def class_names(self) -> tuple[str, ...] | None:
         """Names of the class indexes ``predict`` answers with, when it answers indexes."""
         names = getattr(self.model, "class_names", None)

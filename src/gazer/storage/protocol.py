@@ -63,7 +63,6 @@ class Storage(Protocol):
 
     def describe(self) -> ServiceSpec | None:
         """How another process opens this store (``None``: only this process sees it)."""
-        ...
 
     def local_path(self, key: str) -> Path | None:
         """A path on this machine holding the object, when the store is local."""
