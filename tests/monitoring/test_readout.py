@@ -164,3 +164,14 @@ def test_the_label_free_estimate_is_the_mean_confidence_then_calibrated_by_label
     assert after["estimate"]["value"] == pytest.approx(measured, abs=1e-9)  # one confidence
     assert after["estimate"]["gap"] == pytest.approx(0.0, abs=1e-9)
     db.close()
+
+
+@pytest.mark.integration
+def test_the_readouts_run_on_postgresql(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    _fill(db, {1: 0.6, 2: 0.9}, 400)
+    report = quality(db, "e")
+    assert {v["version"] for v in report["versions"]} == {1, 2} and report["timeline"]
+    assert all(v["latency_p50_ms"] == float(v["version"]) for v in report["versions"])
+    assert ab_readout(db, "e", 1, 2, "canary", 0.5)["verdict"]["decision"] == "better"
+    db.close()

@@ -105,14 +105,14 @@ def _served(db: Database, endpoint: str, since: float) -> dict[tuple[int | None,
                 "SELECT version, role, count(*), sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) "
                 f"FROM gazer_predictions {where} GROUP BY version, role"), args):  # nosec B608 # a constant clause
             out[(version, role)].predictions, out[(version, role)].errors = n, int(errors or 0)
-        for column, field, digits in (("latency_ms", "latency", 2),
-                                      ("confidence", "confidence", 2)):
+        for column, field in (("latency_ms", "latency"), ("confidence", "confidence")):
             hist: dict[tuple[int | None, str], list[tuple[float, int]]] = defaultdict(list)
+            # steps of 0.01 (CAST, not round: PostgreSQL has no round(double, digits))
             for version, role, value, count in conn.execute(text(
-                    f"SELECT version, role, round({column}, {digits}) AS v, count(*) "  # nosec B608 # constant column names
+                    f"SELECT version, role, CAST({column} * 100 AS INTEGER) AS v, count(*) "  # nosec B608 # constant column names
                     f"FROM gazer_predictions {where} AND {column} IS NOT NULL "
                     f"GROUP BY version, role, v"), args):
-                hist[(version, role)].append((value, count))
+                hist[(version, role)].append((value / 100, count))
             for key, pairs in hist.items():
                 array = np.asarray(pairs, dtype=float)
                 setattr(out[key], field, (array[:, 0], array[:, 1]))
