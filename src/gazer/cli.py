@@ -280,20 +280,18 @@ def db_upgrade() -> None:
 
 def _since(value: str | None, default_days: float) -> float:
     """``2026-11-01``, ``2026-11-01T12:00``, ``7d`` or ``12h`` → a timestamp."""
-    import re
     import time
+
+    from gazer.errors import InvalidInput
+    from gazer.monitoring.datasets import parse_since
 
     if not value:
         return time.time() - default_days * 86400
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([dh])", value.strip())
-    if match:
-        return time.time() - float(match[1]) * (86400 if match[2] == "d" else 3600)
     try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
+        return parse_since(value)
+    except InvalidInput:
         raise InvalidParam(f"--since must be a date (2026-11-01), a time (2026-11-01T12:00) "
                            f"or an age (7d, 12h); got {value!r}") from None
-    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
 @predictions_app.command("tail")

@@ -42,15 +42,18 @@ def parse_spec(spec: str) -> tuple[str, float]:
     if not endpoint:
         raise InvalidInput(f"feedback must look like ENDPOINT@7d (or @12h, @2026-11-01, or "
                            f"no @ for all of it); got {spec!r}")
-    if not window:
-        return endpoint, 0.0
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([dh])", window)
+    return endpoint, parse_since(window) if window else 0.0
+
+
+def parse_since(window: str) -> float:
+    """``7d``, ``12h``, ``2026-11-01`` or ``2026-11-01T12:00`` (UTC) → a timestamp."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([dh])", window.strip())
     if match:
-        return endpoint, time.time() - float(match[1]) * (86400 if match[2] == "d" else 3600)
+        return time.time() - float(match[1]) * (86400 if match[2] == "d" else 3600)
     try:
-        return endpoint, pd.Timestamp(window, tz="UTC").timestamp()
+        return float(pd.Timestamp(window, tz="UTC").timestamp())
     except ValueError:
-        raise InvalidInput(f"the window after @ must be like 7d, 12h or 2026-11-01; got "
+        raise InvalidInput(f"the window must be like 7d, 12h or 2026-11-01; got "
                            f"{window!r}") from None
 
 
