@@ -416,7 +416,8 @@ def _logged_policy(services: Any, endpoint: str) -> str:
 
     with services.db.engine.connect() as conn:
         roles = {r[0] for r in conn.execute(text(
-            "SELECT DISTINCT role FROM gazer_predictions WHERE endpoint = :e"), {"e": endpoint})}
+            "SELECT DISTINCT role FROM gazer_prediction_minutes WHERE endpoint = :e"),
+            {"e": endpoint})}
     return "shadow" if "shadow" in roles else "canary" if "challenger" in roles else "champion"
 
 

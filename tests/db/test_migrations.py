@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
-from gazer.db import Base, Database, SwapRow, head_revision
+from gazer.db import Base, Database, PredictionMinuteRow, SwapRow, head_revision
 from gazer.db.database import VERSION_TABLE
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "old_home.tar.gz"
@@ -111,6 +111,8 @@ def test_a_home_from_the_release_before_migrations_upgrades_in_place(
         log.close()
     with db.session() as s:
         assert s.scalars(select(SwapRow)).all() == []
+        # the rows logged before the rollups existed are rolled up by the migration
+        assert sum(s.scalars(select(PredictionMinuteRow.predictions))) == 5
 
     registry = registry_from_settings(settings)
     champion = registry.find_alias("example", "champion")

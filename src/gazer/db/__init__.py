@@ -15,6 +15,8 @@ from gazer.db.tables import (
     FeedbackHistoryRow,
     FeedbackRow,
     LedgerRow,
+    PredictionHistogramRow,
+    PredictionMinuteRow,
     PredictionRow,
     ResourceSampleRow,
     RunRow,
@@ -24,6 +26,7 @@ from gazer.db.tables import (
 
 __all__ = [
     "Base", "ChunkRow", "Database", "EndpointEnergyRow", "FeedbackHistoryRow", "FeedbackRow",
-    "LedgerRow", "PredictionRow", "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
+    "LedgerRow", "PredictionHistogramRow", "PredictionMinuteRow", "PredictionRow",
+    "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
     "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
 ]

@@ -200,3 +200,33 @@ class EndpointEnergyRow(Base):
     busy_s: Mapped[float] = mapped_column(Float)
     energy_kwh: Mapped[float] = mapped_column(Float)
     co2_kg: Mapped[float] = mapped_column(Float)
+
+
+class PredictionMinuteRow(Base):
+    """The prediction log rolled up per minute (``gazer.db.rollups``): what the readouts'
+    counts and timelines read instead of the rows. ``version`` 0 stands for none (a NULL
+    would never meet itself in the primary key)."""
+
+    __tablename__ = "gazer_prediction_minutes"
+    endpoint: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    predictions: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
+    latency_sum: Mapped[float] = mapped_column(Float)
+    latency_max: Mapped[float] = mapped_column(Float)
+
+
+class PredictionHistogramRow(Base):
+    """Per hour, the latency (1% log-scale buckets) and confidence (0.01 buckets) histograms
+    of one endpoint's version and role (``gazer.db.rollups``)."""
+
+    __tablename__ = "gazer_prediction_histograms"
+    endpoint: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    metric: Mapped[str] = mapped_column(String(12), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)

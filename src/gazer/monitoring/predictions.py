@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, func, insert, select
 
-from gazer.db import Database, PredictionRow, open_database
+from gazer.db import Database, PredictionRow, open_database, rollups
 from gazer.storage.protocol import Storage
 
 log = logging.getLogger("gazer.monitoring")
@@ -125,8 +125,9 @@ class PredictionLog:
     def _write(self, rows: list[Prediction]) -> bool:
         try:
             values = [self._row(r) for r in rows]
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn:  # the rows and their rollups, or neither
                 conn.execute(insert(PredictionRow.__table__), values)  # type: ignore[arg-type]
+                rollups.Rollup().add_rows(values).write(conn)
         except Exception:  # the writer thread is a process boundary: keep the rows, retry
             self.write_errors += 1
             log.exception("could not write %d predictions; keeping them for the next flush",
@@ -189,7 +190,8 @@ class PredictionLog:
     def enforce_retention(self, now: float | None = None) -> int:
         """Delete rows older than ``retention_days`` and beyond the newest
         ``retention_rows``, and the payload objects they point to; returns how many rows
-        went."""
+        went. The rollups follow the age limit only: the counts of rows removed for the row
+        limit stay in the readouts' volume, latency and error figures."""
         now = time.time() if now is None else now
         removed = 0
         table = PredictionRow.__table__
@@ -199,6 +201,7 @@ class PredictionLog:
             conditions = []
             if self.retention_days is not None:
                 conditions.append(column.at < now - self.retention_days * 86400)
+                rollups.prune(conn, now - self.retention_days * 86400)
             if self.retention_rows is not None:
                 total = conn.execute(select(func.count()).select_from(table)).scalar_one()
                 if total > self.retention_rows:

@@ -2,15 +2,18 @@
 
 A labelled outcome is a logged answer with feedback: ``correct`` when the user said so, else
 whether the ``label`` they gave equals the answer; a ``rating`` (1-5) counts separately.
-Latency and errors come from every logged answer in the window. The queries fetch only the
-columns they need, aggregate in NumPy, and join feedback by request id (indexed), so a
-readout over a million predictions stays within a couple of seconds on SQLite.
+Volume, latency and errors come from every logged answer in the window, read from the log's
+rollups (``gazer.db.rollups``: per-minute counts, per-hour histograms) and from raw rows only
+for the part of the window before its first whole hour; labelled answers are driven from the
+feedback and joined by request id (indexed). So a readout costs about the same over a
+thousand predictions as over a million.
 """
 
 from __future__ import annotations
 
 import calendar
 import dataclasses
+import math
 import time
 from collections import defaultdict
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import text
 
-from gazer.db import Database
+from gazer.db import Database, rollups
 from gazer.monitoring.stats import (
     Interval,
     SequentialTest,
@@ -94,44 +97,69 @@ def _weighted_percentile(values: np.ndarray, counts: np.ndarray, q: float) -> fl
 
 
 def _served(db: Database, endpoint: str, since: float) -> dict[tuple[int | None, str], Served]:
-    """Per (version, role): answers, errors, and latency and confidence as histograms
-    (latency to 0.01 ms, confidence to 0.01), all grouped in SQL so that a million rows
-    never cross into Python one by one."""
-    where = "WHERE endpoint = :e AND at >= :s"
-    args = {"e": endpoint, "s": since}
-    out: dict[tuple[int | None, str], Served] = defaultdict(Served)
+    """Per (version, role): answers, errors, and latency and confidence histograms, from the
+    rollups for every whole hour of the window and from the rows for the part before it."""
+    edge = math.ceil(since / 3600) * 3600
+    counts: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0, 0])
+    hist: dict[tuple[int | None, str, str], dict[float, int]] = defaultdict(
+        lambda: defaultdict(int))
     with db.engine.connect() as conn:
         for version, role, n, errors in conn.execute(text(
-                "SELECT version, role, count(*), sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) "
-                f"FROM gazer_predictions {where} GROUP BY version, role"), args):  # nosec B608 # a constant clause
-            out[(version, role)].predictions, out[(version, role)].errors = n, int(errors or 0)
-        for column, field in (("latency_ms", "latency"), ("confidence", "confidence")):
-            hist: dict[tuple[int | None, str], list[tuple[float, int]]] = defaultdict(list)
-            # steps of 0.01 (CAST, not round: PostgreSQL has no round(double, digits))
-            for version, role, value, count in conn.execute(text(
-                    f"SELECT version, role, CAST({column} * 100 AS INTEGER) AS v, count(*) "  # nosec B608 # constant column names
-                    f"FROM gazer_predictions {where} AND {column} IS NOT NULL "
-                    f"GROUP BY version, role, v"), args):
-                hist[(version, role)].append((value / 100, count))
-            for key, pairs in hist.items():
-                array = np.asarray(pairs, dtype=float)
-                setattr(out[key], field, (array[:, 0], array[:, 1]))
-    return dict(out)
+                "SELECT version, role, sum(predictions), sum(errors) "
+                "FROM gazer_prediction_minutes WHERE endpoint = :e AND minute >= :m "
+                "GROUP BY version, role"), {"e": endpoint, "m": edge // 60}):
+            key = (rollups.read_version(version), role)
+            counts[key][0] += int(n)
+            counts[key][1] += int(errors or 0)
+        for version, role, metric, bucket, n in conn.execute(text(
+                "SELECT version, role, metric, bucket, sum(count) "
+                "FROM gazer_prediction_histograms WHERE endpoint = :e AND hour >= :h "
+                "GROUP BY version, role, metric, bucket"), {"e": endpoint, "h": edge // 3600}):
+            value = (rollups.latency_value(bucket) if metric == "latency"
+                     else rollups.confidence_value(bucket))
+            hist[(rollups.read_version(version), role, metric)][value] += int(n)
+        for version, role, status, latency, confidence in conn.execute(text(
+                "SELECT version, role, status, latency_ms, confidence FROM gazer_predictions "
+                "WHERE endpoint = :e AND at >= :s AND at < :edge"),
+                {"e": endpoint, "s": since, "edge": edge}):
+            counts[(version, role)][0] += 1
+            counts[(version, role)][1] += status >= 400
+            hist[(version, role, "latency")][
+                rollups.latency_value(rollups.latency_bucket(latency))] += 1
+            if confidence is not None:
+                hist[(version, role, "confidence")][
+                    rollups.confidence_value(rollups.confidence_bucket(confidence))] += 1
+    out = {key: Served(n, errors) for key, (n, errors) in counts.items()}
+    for (version, role, metric), values in hist.items():
+        pairs = np.asarray(sorted(values.items()), dtype=float)
+        setattr(out.setdefault((version, role), Served()), metric,
+                (pairs[:, 0], pairs[:, 1]))
+    return out
 
 
 def _timeline(db: Database, endpoint: str, since: float,
               buckets: int = 48) -> list[dict[str, Any]]:
-    """Per version and role: answers, errors and mean and max latency in ``buckets`` slices."""
+    """Per version and role: answers, errors and mean and max latency in ``buckets`` slices
+    of whole minutes (the minute ``since`` falls in counts whole)."""
     width = max(60.0, (time.time() - since) / buckets)
-    sql = text("SELECT version, role, CAST((at - :s) / :w AS INTEGER) AS b, count(*), "
-               "sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END), avg(latency_ms), "
-               "max(latency_ms) FROM gazer_predictions WHERE endpoint = :e AND at >= :s "
-               "GROUP BY version, role, b ORDER BY version, role, b")
+    sql = text("SELECT version, role, minute, predictions, errors, latency_sum, latency_max "
+               "FROM gazer_prediction_minutes WHERE endpoint = :e AND minute >= :m")
+    slices: dict[tuple[int | None, str, int], list[float]] = {}
     with db.engine.connect() as conn:
-        rows = conn.execute(sql, {"e": endpoint, "s": since, "w": width}).fetchall()
+        for version, role, minute, n, errors, total, top in conn.execute(
+                sql, {"e": endpoint, "m": int(since // 60)}):
+            key = (rollups.read_version(version), role, max(0, int((minute * 60 - since)
+                                                                  // width)))
+            figures = slices.setdefault(key, [0, 0, 0.0, top])
+            figures[0] += n
+            figures[1] += errors
+            figures[2] += total
+            figures[3] = max(figures[3], top)
     return [{"at": since + b * width, "version": version, "role": role, "predictions": n,
-             "errors": int(errors or 0), "latency_mean_ms": mean, "latency_max_ms": top}
-            for version, role, b, n, errors, mean, top in rows]
+             "errors": int(errors), "latency_mean_ms": total / n if n else None,
+             "latency_max_ms": top}
+            for (version, role, b), (n, errors, total, top)
+            in sorted(slices.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1], kv[0][2]))]
 
 
 def labelled(db: Database, endpoint: str, since: float) -> Labelled:
