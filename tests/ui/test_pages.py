@@ -200,7 +200,7 @@ def test_monitoring_page_shows_versions_the_ab_verdict_and_charts(
 
 
 @pytest.mark.integration
-def test_enrichment_page_asks_for_a_key_once_then_runs_sql_and_shows_the_chart(
+def test_enrichment_page_asks_for_a_key_once_runs_sql_shows_the_chart_and_marks_rows(
     browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gazer.apps.enrichment import steps
@@ -208,7 +208,7 @@ def test_enrichment_page_asks_for_a_key_once_then_runs_sql_and_shows_the_chart(
 
     key = "analyst-key-0123456789"
     settings = settings_for(tmp_path, api_keys=[{"name": "analyst", "key": key,
-                                                 "scopes": ["query"]}])
+                                                 "scopes": ["query", "feedback"]}])
     monkeypatch.setenv("GAZER_HOME", str(settings.home))
     frame = normalise([{"text": f"m{i}", "source": "social",
                         "created_at": f"2026-11-0{1 + i % 3}T10:00:00Z"} for i in range(6)])
@@ -216,6 +216,7 @@ def test_enrichment_page_asks_for_a_key_once_then_runs_sql_and_shows_the_chart(
     frame["sentiment_pos"] = [0.5, 0.1] * 3
     frame["sentiment_neg"] = [0.0, 0.4] * 3
     frame["sentiment_compound"] = [0.6, -0.5] * 3
+    frame["sentiment"] = ["positive", "negative"] * 3
     steps.write_partitioned.fn(frame, table="social_listening")
     with live_server(create_app(settings, endpoints=[])) as base:
         page = browser.new_page()
@@ -239,4 +240,22 @@ def test_enrichment_page_asks_for_a_key_once_then_runs_sql_and_shows_the_chart(
         page.click("#run")
         page.wait_for_function("document.querySelector('#error').textContent.length > 0")
         assert "nope" in page.locator("#error").inner_text()
+        # rows with the workflow's request ids get a "wrong topic / sentiment" mark
+        page.fill("#sql", "SELECT id, topic, sentiment, topic_request_id, "
+                          "sentiment_request_id FROM enrichment.social_listening ORDER BY id")
+        page.click("#run")
+        page.wait_for_selector("#result button.mark", timeout=15_000)
+        assert page.locator("#result tr").nth(1).locator("button.mark").all_inner_texts() == [
+            "wrong topic", "wrong sentiment"]
+        rid = page.locator("#result tr").nth(1).locator("td").nth(3).inner_text()
+        page.locator("#result tr").nth(1).locator("button.mark").first.click()
+        page.wait_for_selector("#result .marked")
+        assert page.locator("#error").inner_text() == ""
         page.close()
+    from gazer.db import Database
+    from gazer.monitoring.feedback import FeedbackStore
+
+    db = Database(settings.runs_url)
+    stored = FeedbackStore(db).get(rid)
+    assert stored is not None and stored.correct is False and stored.comment == "wrong topic"
+    db.close()

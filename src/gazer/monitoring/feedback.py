@@ -44,7 +44,7 @@ class FeedbackStore:
             .order_by(PredictionRow.id)
         with self.db.session() as s:
             return [{c: getattr(r, c) for c in ("endpoint", "model", "version", "role",
-                                               "status", "answer", "at")}
+                                               "status", "answer", "output", "at")}
                     for r in s.scalars(q)]
 
     def give(self, request_id: str, endpoint: str, *, label: str | None = None,

@@ -33,7 +33,7 @@ import time
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from gazer.db import Database, PredictionRow, open_database, rollups
 from gazer.storage.protocol import Storage
@@ -81,6 +81,7 @@ class PredictionLog:
         self.engine = self.db.engine
         self.flush_s, self.max_pending = flush_s, max_pending
         self.storage, self.max_payload_bytes = storage, max_payload_bytes
+        self._rows = Rows(storage, max_payload_bytes)
         self.retention_days, self.retention_rows = retention_days, retention_rows
         self.retention_every_s = retention_every_s
         self._pending: collections.deque[Prediction] = collections.deque()
@@ -124,10 +125,9 @@ class PredictionLog:
 
     def _write(self, rows: list[Prediction]) -> bool:
         try:
-            values = [self._row(r) for r in rows]
-            with self.engine.begin() as conn:  # the rows and their rollups, or neither
-                conn.execute(insert(PredictionRow.__table__), values)  # type: ignore[arg-type]
-                rollups.Rollup().add_rows(values).write(conn)
+            values = [self._rows.row(r) for r in rows]
+            with self.engine.begin() as conn:
+                insert_rows(conn, values)
         except Exception:  # the writer thread is a process boundary: keep the rows, retry
             self.write_errors += 1
             log.exception("could not write %d predictions; keeping them for the next flush",
@@ -135,47 +135,6 @@ class PredictionLog:
             return False
         self.written += len(rows)
         return True
-
-    def _row(self, p: Prediction) -> dict[str, Any]:
-        if not p.input_digest:
-            p.input_digest = digest(p.inputs)
-        if not p.output and p.outputs is not None:
-            p.output = summary_text(p.outputs)
-        row = {f: getattr(p, f) for f in ("endpoint", "model", "version", "role", "status",
-                                           "latency_ms", "input_digest", "output",
-                                           "request_id", "at")}
-        row["answer"] = answer_of(p.outputs, p.class_names)
-        row["confidence"] = confidence_of(p.outputs)
-        row["input"], row["payload_key"] = None, None
-        if p.mode == "none":
-            row["output"] = ""
-        elif p.mode == "summary":
-            row["input"] = json.dumps(summarise(p.inputs))
-        elif p.inputs is not None or p.outputs is not None:
-            row["input"], row["output"], row["payload_key"] = self._full(p)
-        return row
-
-    def _full(self, p: Prediction) -> tuple[str, str, str | None]:
-        payload = {"input": to_json(p.inputs), "output": to_json(p.outputs)}
-        raw = p.inputs if isinstance(p.inputs, bytes | bytearray) else None
-        text = None if raw is not None else _dumps(payload)
-        if raw is None and text is not None and len(text) <= self.max_payload_bytes:
-            return _dumps(payload["input"]) or "null", _dumps(payload["output"]) or "", None
-        if self.storage is None:  # nowhere to put it: keep the summary
-            return json.dumps(summarise(p.inputs)), p.output, None
-        day = dt.datetime.fromtimestamp(p.at, dt.UTC).strftime("%Y-%m-%d")
-        base = f"monitoring/payloads/{p.endpoint}/{day}/{p.request_id}-{p.role}"
-        key = f"{base}.bin" if raw is not None else f"{base}.json"
-        try:
-            self.storage.write_bytes(key, bytes(raw) if raw is not None else
-                                     (text or "").encode())
-        except Exception:  # storage down: the row keeps the summary rather than wait
-            log.exception("could not store the payload of %s; keeping its summary", key)
-            return json.dumps(summarise(p.inputs)), p.output, None
-        output = _dumps(payload["output"]) or ""
-        if len(output) > self.max_payload_bytes:
-            output = p.output
-        return json.dumps({**summarise(p.inputs), "stored": key}), output, key
 
     def _maybe_enforce_retention(self) -> None:
         now = time.time()
@@ -244,6 +203,90 @@ class PredictionLog:
                since: float | None = None) -> list[dict[str, Any]]:
         """The newest rows first, as dicts."""
         return recent(self.db, endpoint, limit, since)
+
+
+class Rows:
+    """Turns predictions into table rows: JSON payloads, oversized ones stored as objects."""
+
+    def __init__(self, storage: Storage | None, max_payload_bytes: int) -> None:
+        self.storage, self.max_payload_bytes = storage, max_payload_bytes
+
+    def row(self, p: Prediction) -> dict[str, Any]:
+        if not p.input_digest:
+            p.input_digest = digest(p.inputs)
+        if not p.output and p.outputs is not None:
+            p.output = summary_text(p.outputs)
+        row = {f: getattr(p, f) for f in ("endpoint", "model", "version", "role", "status",
+                                           "latency_ms", "input_digest", "output",
+                                           "request_id", "at")}
+        row["answer"] = answer_of(p.outputs, p.class_names)
+        row["confidence"] = confidence_of(p.outputs)
+        row["input"], row["payload_key"] = None, None
+        if p.mode == "none":
+            row["output"] = ""
+        elif p.mode == "summary":
+            row["input"] = json.dumps(summarise(p.inputs))
+        elif p.inputs is not None or p.outputs is not None:
+            row["input"], row["output"], row["payload_key"] = self._full(p)
+        return row
+
+    def _full(self, p: Prediction) -> tuple[str, str, str | None]:
+        payload = {"input": to_json(p.inputs), "output": to_json(p.outputs)}
+        raw = p.inputs if isinstance(p.inputs, bytes | bytearray) else None
+        text = None if raw is not None else _dumps(payload)
+        if raw is None and text is not None and len(text) <= self.max_payload_bytes:
+            return _dumps(payload["input"]) or "null", _dumps(payload["output"]) or "", None
+        if self.storage is None:  # nowhere to put it: keep the summary
+            return json.dumps(summarise(p.inputs)), p.output, None
+        day = dt.datetime.fromtimestamp(p.at, dt.UTC).strftime("%Y-%m-%d")
+        base = f"monitoring/payloads/{p.endpoint}/{day}/{p.request_id}-{p.role}"
+        key = f"{base}.bin" if raw is not None else f"{base}.json"
+        try:
+            self.storage.write_bytes(key, bytes(raw) if raw is not None else
+                                     (text or "").encode())
+        except Exception:  # storage down: the row keeps the summary rather than wait
+            log.exception("could not store the payload of %s; keeping its summary", key)
+            return json.dumps(summarise(p.inputs)), p.output, None
+        output = _dumps(payload["output"]) or ""
+        if len(output) > self.max_payload_bytes:
+            output = p.output
+        return json.dumps({**summarise(p.inputs), "stored": key}), output, key
+
+
+
+def insert_rows(conn: Connection, values: list[dict[str, Any]]) -> None:
+    """The rows and their rollups, in the caller's transaction: both or neither."""
+    conn.execute(insert(PredictionRow.__table__), values)  # type: ignore[arg-type]
+    rollups.Rollup().add_rows(values).write(conn)
+
+
+def write_now(db: Database, predictions: list[Prediction], *, storage: Storage | None = None,
+              max_payload_bytes: int = 64 * 1024, chunk: int = 5000) -> int:
+    """Write ``predictions`` synchronously (a batch job's answers), skipping request ids the
+    log already holds for the same endpoint and role, so a re-run logs nothing twice; returns
+    how many rows were written."""
+    rows = Rows(storage, max_payload_bytes)
+    c = PredictionRow.__table__.c
+    written = 0
+    for start in range(0, len(predictions), chunk):
+        part = predictions[start:start + chunk]
+        with db.engine.begin() as conn:
+            seen: set[tuple[str, str, str]] = set()
+            ids = list({p.request_id for p in part})
+            for i in range(0, len(ids), 500):
+                seen.update(tuple(r) for r in conn.execute(  # type: ignore[misc]
+                    select(c.request_id, c.endpoint, c.role).where(
+                        c.request_id.in_(ids[i:i + 500]))))
+            fresh = []
+            for p in part:
+                key = (p.request_id, p.endpoint, p.role)
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(rows.row(p))
+            if fresh:
+                insert_rows(conn, fresh)
+            written += len(fresh)
+    return written
 
 
 def recent(db: Database, endpoint: str | None = None, limit: int = 100,

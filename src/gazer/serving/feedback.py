@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -57,6 +58,15 @@ class FeedbackStored(BaseModel):
     history: list[dict[str, Any]] = Field(description="Every feedback given, oldest first")
 
 
+def _choices(output: str | None) -> list[str] | None:
+    try:
+        value = json.loads(output or "")
+    except ValueError:
+        return None
+    choices = value.get("choices") if isinstance(value, dict) else None
+    return [str(c) for c in choices] if isinstance(choices, list) else None
+
+
 def _live(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return next((r for r in rows if r["role"] != "shadow"), rows[0])
 
@@ -85,7 +95,11 @@ def give_feedback(body: FeedbackRequest, request: Request) -> FeedbackStored:
 
 def _check_label(state: Any, live: dict[str, Any], label: str) -> None:
     endpoint = state.endpoints.get(live["endpoint"])
-    if endpoint is None:
+    if endpoint is None:  # a batch job's answer: its logged output may name its choices
+        choices = _choices(live.get("output"))
+        if choices and label not in choices:
+            raise InvalidInput(f"label {label!r} is not one {live['model']} can answer; it "
+                               f"answers one of: {', '.join(choices[:30])}")
         return
     loaded = [s.current for s in (endpoint.champion, endpoint.challenger) if s.current]
     model = next((m for m in loaded if m.version == live["version"]),

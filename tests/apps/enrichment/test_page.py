@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gazer.apps.enrichment import steps
+from gazer.apps.enrichment import feedback, steps
 from gazer.apps.enrichment.messages import normalise
 from gazer.serving.app import create_app
 from tests.serving.factory import settings_for
@@ -23,6 +23,8 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     frame["topics"] = [["products"], ["workplace"], []] * 3
     frame["sentiment_pos"] = [0.5, 0.0, 0.1] * 3
     frame["sentiment_compound"] = [0.6, -0.5, 0.0] * 3
+    frame["sentiment"] = ["positive", "negative", "neutral"] * 3
+    frame.attrs[feedback.CHOICES_ATTR] = ["products", "workplace", "billing"]
     steps.write_partitioned.fn(frame, table="social_listening")
     with TestClient(create_app(settings, endpoints=[])) as c:
         yield c
@@ -40,6 +42,65 @@ def test_sql_over_the_written_tables(client: TestClient) -> None:
         "sql": "SELECT * FROM enrichment.social_listening", "limit": 2}).json()
     assert len(limited["rows"]) == 2 and limited["truncated"] is True
     assert {"source", "topic", "date", "text"} <= set(limited["columns"])
+
+
+def test_a_row_of_a_query_result_can_be_marked_wrong_topic_or_sentiment(
+        client: TestClient, tmp_path: Path) -> None:
+    from gazer.db import Database
+    from gazer.monitoring.readout import quality
+
+    r = client.post("/api/enrichment/query", json={
+        "sql": "SELECT id, topic, sentiment, topic_request_id, sentiment_request_id FROM "
+               "enrichment.social_listening WHERE topic = 'products' ORDER BY id"})
+    assert r.status_code == 200, r.text
+    rows = [dict(zip(r.json()["columns"], row, strict=True)) for row in r.json()["rows"]]
+    assert len(rows) == 3 and all(row["topic_request_id"].startswith("t-") for row in rows)
+    wrong = client.post("/v2/feedback", json={"request_id": rows[0]["topic_request_id"],
+                                              "correct": False, "comment": "wrong topic",
+                                              "label": "billing"})
+    assert wrong.status_code == 200, wrong.text
+    assert wrong.json()["endpoint"] == "enrichment.social_listening.topic"
+    assert wrong.json()["answer"] == "products"
+    right = client.post("/v2/feedback", json={"request_id": rows[1]["topic_request_id"],
+                                              "correct": True})
+    assert right.status_code == 200
+    # a correction must name a label the classifier could have given
+    unknown = client.post("/v2/feedback", json={"request_id": rows[2]["topic_request_id"],
+                                                "label": "weather"})
+    assert unknown.status_code == 422 and "billing" in unknown.json()["detail"]
+    angry = client.post("/v2/feedback", json={"request_id": rows[0]["sentiment_request_id"],
+                                              "label": "angry"})
+    assert angry.status_code == 422 and "neutral" in angry.json()["detail"]
+    sentiment = client.post("/v2/feedback", json={
+        "request_id": rows[0]["sentiment_request_id"], "label": "neutral",
+        "comment": "wrong sentiment"})
+    assert sentiment.status_code == 200 and sentiment.json()["answer"] == "positive"
+
+    db = Database(client.app.state.gazer.settings.runs_url)  # type: ignore[attr-defined]
+    report = quality(db, "enrichment.social_listening.topic")
+    [batch] = report["versions"]
+    assert batch["role"] == "batch" and batch["predictions"] == 9  # one per message and topic
+    assert (batch["accuracy"]["n"], batch["accuracy"]["value"]) == (2, 0.5)
+    assert quality(db, "enrichment.social_listening.sentiment")["versions"][0][
+        "predictions"] == 9
+    db.close()
+
+
+def test_rewriting_a_table_logs_no_answer_twice(client: TestClient) -> None:
+    from gazer.db import Database
+    from gazer.monitoring.predictions import recent
+
+    settings = client.app.state.gazer.settings  # type: ignore[attr-defined]
+    frame = normalise([{"text": "again", "source": "social",
+                        "created_at": "2026-11-01T10:00:00Z"}])
+    frame["topics"] = [["products"]]
+    frame["sentiment"] = ["positive"]
+    db = Database(settings.runs_url)
+    before = len(recent(db, limit=1000))
+    for _ in range(2):
+        steps.write_partitioned.fn(frame, table="again")
+    assert len(recent(db, limit=1000)) == before + 2  # its topic and its sentiment, once
+    db.close()
 
 
 def test_query_errors_name_the_tables(client: TestClient) -> None:

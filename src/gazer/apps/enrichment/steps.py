@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gazer.apps.enrichment import nlp
+from gazer.apps.enrichment import feedback, nlp
 from gazer.apps.enrichment.labels import label_set
 from gazer.apps.enrichment.messages import normalise
 from gazer.apps.enrichment.sources import Fetcher, pull_api, read_files
@@ -26,7 +26,9 @@ from gazer.apps.enrichment.translate import plan
 from gazer.apps.enrichment.translate import translate as apertium
 from gazer.core.context import current, current_settings
 from gazer.core.step import Step, step
+from gazer.db import open_database
 from gazer.errors import InvalidInput
+from gazer.monitoring.predictions import MODES, write_now
 from gazer.storage.resolve import storage_from_settings
 
 
@@ -260,6 +262,8 @@ def _classify(messages: pd.DataFrame, column: str, labels: str, threshold: float
     chosen, scores = nlp.multilabel(nlp.embed(_text(out).tolist()), names, threshold, examples)
     out[column] = chosen
     out[f"{column}_score"] = scores.max(axis=1) if scores.size else []
+    if column == "topics":  # what a "wrong topic" correction may name
+        out.attrs[feedback.CHOICES_ATTR] = list(names)
     counts: dict[str, float] = {}
     for picked in chosen:
         for name in picked:
@@ -341,18 +345,29 @@ def summarize(messages: pd.DataFrame, min_chars: int = 600, ratio: float = 0.0) 
 
 @step(outputs="written", cache=False)
 def write_partitioned(messages: pd.DataFrame, table: str = "messages",
-                      prefix: str = "curated/enrichment") -> dict[str, Any]:
+                      prefix: str = "curated/enrichment", log_predictions: bool = True,
+                      log_payloads: str = "full") -> dict[str, Any]:
     """Parquet under ``<prefix>/<table>/source=/topic=/date=``, one row per (message, topic):
     list-valued topics exploded (no topic → ``none``); each file written atomically and named
-    by its content, so a re-run rewrites the same files instead of adding copies."""
+    by its content, so a re-run rewrites the same files instead of adding copies. With
+    ``log_predictions`` the topics and sentiments go to the prediction log too
+    (``log_payloads``: full, summary or none), and each row carries the request ids a
+    "wrong topic / sentiment" mark refers to."""
     import hashlib
 
+    if log_payloads not in MODES:
+        raise InvalidInput(f"log_payloads must be one of {', '.join(MODES)}, not "
+                           f"{log_payloads!r}")
+    choices = messages.attrs.get(feedback.CHOICES_ATTR)
     frame = messages.copy()
     if "topics" not in frame.columns:
         frame["topics"] = [[] for _ in range(len(frame))]
     frame["topic"] = frame["topics"].map(lambda t: list(t) if len(t) else ["none"])
     frame = frame.explode("topic").reset_index(drop=True)
     frame["date"] = pd.to_datetime(frame["created_at"], utc=True).dt.strftime("%Y-%m-%d")
+    if log_predictions:
+        frame = feedback.add_request_ids(frame, table)
+        logged = feedback.answers(frame, table, _text(frame), log_payloads, choices)
     for column in frame.columns:  # lists and mixed objects as JSON text
         if frame[column].dtype == object and frame[column].map(
                 lambda v: isinstance(v, list | dict | np.ndarray)).any():
@@ -374,6 +389,16 @@ def write_partitioned(messages: pd.DataFrame, table: str = "messages",
     ctx = current()
     ctx.log_metrics({"written.rows": float(len(frame)), "written.files": float(len(keys)),
                      "written.messages": float(messages_in)})
+    if log_predictions:  # after the files: the log holds only answers a query can show
+        db, owned = open_database(current_settings().runs_url)
+        try:
+            added = write_now(db, logged, storage=storage)
+        finally:
+            if owned:
+                db.close()
+        ctx.log_metric("logged.predictions", float(added))
+        print(f"logged {added} new answers of {len(logged)} under enrichment.{table}.topic "
+              f"and .sentiment (request ids in topic_request_id, sentiment_request_id)")
     print(f"{messages_in} messages → {len(frame)} rows in {len(keys)} files under "
           f"{prefix}/{table}/")
     return {"table": table, "prefix": f"{prefix}/{table}", "rows": len(frame),

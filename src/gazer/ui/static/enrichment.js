@@ -12,16 +12,41 @@
     const result = await response.json();
     $("result").innerHTML = "";
     if (!response.ok) { $("count").textContent = ""; $("error").textContent = result.detail; return; }
+    // Rows that carry the workflow's request ids get a "wrong topic / sentiment" mark.
+    const marks = [["topic_request_id", "wrong topic"], ["sentiment_request_id", "wrong sentiment"]]
+      .map(([column, text]) => [result.columns.indexOf(column), text]).filter(([i]) => i >= 0);
     const head = document.createElement("tr");
     for (const c of result.columns) { const th = document.createElement("th"); th.textContent = c; head.appendChild(th); }
+    if (marks.length) { const th = document.createElement("th"); th.textContent = "feedback"; head.appendChild(th); }
     $("result").appendChild(head);
     for (const row of result.rows) {
       const tr = document.createElement("tr");
       for (const v of row) { const td = document.createElement("td"); td.textContent = v === null ? "" : v; tr.appendChild(td); }
+      if (marks.length) tr.appendChild(markCell(row, marks));
       $("result").appendChild(tr);
     }
     $("count").textContent = `${result.rows.length} rows${result.truncated ? " (truncated)" : ""}`;
   });
+  function markCell(row, marks) {
+    const td = document.createElement("td");
+    td.className = "feedback";
+    for (const [i, text] of marks) {
+      if (!row[i]) continue;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "mark";
+      button.textContent = text;
+      button.addEventListener("click", async () => {
+        try {
+          await gazer.feedback(row[i], { correct: false, comment: text });
+          button.replaceWith(Object.assign(document.createElement("span"),
+            { className: "marked muted", textContent: `marked ${text}` }));
+        } catch (err) { $("error").textContent = String(err.message || err); }
+      });
+      td.appendChild(button);
+    }
+    return td;
+  }
   // The chart goes through gazerFetch too, so it carries the API key when the server needs one.
   const table = $("table");
   const showChart = async () => {
