@@ -15,6 +15,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from gazer.core.progress import Progress
 from gazer.core.steplog import step_logger
 from gazer.data.versions import describe_schema, hash_dataset
@@ -122,8 +124,12 @@ class StepContext:
         *,
         lineage: Mapping[str, str] | None = None,
         input_example: Any = None,
+        profile_inputs: Any = None,
     ) -> tuple[ModelVersion, GateDecision]:
-        """Register ``model`` with lineage tags and let ``gate`` decide its alias."""
+        """Register ``model`` with lineage tags and let ``gate`` decide its alias.
+
+        ``profile_inputs`` (validation inputs, as the model takes them) become the version's
+        reference profile (``gazer.ml.profiles``), stored beside it for drift checks."""
         if self.registry is None:  # publishing into a throwaway registry would lose the model
             raise InvalidInput(
                 f"step {self.step!r} has no model registry to publish {name!r} to: it runs "
@@ -139,6 +145,12 @@ class StepContext:
         )
         self.log.info("gate for %s v%d: %s; %s", name, version.version,
                       "passed" if decision.passed else "failed", "; ".join(decision.reasons))
+        if profile_inputs is not None:
+            key = store_profile(self.settings or get_settings(), name, version.version, model,
+                                profile_inputs)
+            if key:
+                self.registry.set_version_tags(name, version.version, {"gazer.profile": key})
+                self.log.info("profile of %s v%d: %s", name, version.version, key)
         return version, decision
 
     def scratch_dir(self) -> Path:
@@ -146,6 +158,30 @@ class StepContext:
             self.work_dir = Path(tempfile.mkdtemp(prefix=f"gazer-{self.step}-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         return self.work_dir
+
+
+def store_profile(settings: Settings, name: str, version: int, model: Any,
+                  inputs: Any) -> str | None:
+    """Profile ``inputs`` and ``model``'s answers on them; store it; return its key."""
+    from gazer.ml.profiles import build_profile, profile_key, vocabulary_of
+    from gazer.storage.resolve import storage_from_settings
+
+    predicted = confidence = None
+    if hasattr(model, "predict_proba"):
+        probs = np.asarray(model.predict_proba(inputs))
+        predicted, confidence = probs.argmax(axis=1), probs.max(axis=1)
+        classes = getattr(model, "classes_", None)
+        if classes is not None:  # scikit-learn answers its classes, not column indexes
+            predicted = np.asarray(classes)[predicted]
+    elif hasattr(model, "predict"):
+        predicted = model.predict(inputs)
+    profile = build_profile(inputs, predicted, confidence,
+                            getattr(model, "class_names", None), vocabulary_of(model))
+    if profile is None:
+        return None
+    key = profile_key(name, version)
+    storage_from_settings(settings).write_bytes(key, profile.to_json().encode())
+    return key
 
 
 _current: ContextVar[StepContext | None] = ContextVar("gazer_step_context", default=None)

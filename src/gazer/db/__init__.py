@@ -11,6 +11,7 @@ from gazer.db.database import (
 from gazer.db.tables import (
     Base,
     ChunkRow,
+    DriftReportRow,
     EndpointEnergyRow,
     FeedbackHistoryRow,
     FeedbackRow,
@@ -25,8 +26,8 @@ from gazer.db.tables import (
 )
 
 __all__ = [
-    "Base", "ChunkRow", "Database", "EndpointEnergyRow", "FeedbackHistoryRow", "FeedbackRow",
-    "LedgerRow", "PredictionHistogramRow", "PredictionMinuteRow", "PredictionRow",
+    "Base", "ChunkRow", "Database", "DriftReportRow", "EndpointEnergyRow", "FeedbackHistoryRow",
+    "FeedbackRow", "LedgerRow", "PredictionHistogramRow", "PredictionMinuteRow", "PredictionRow",
     "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
     "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
 ]

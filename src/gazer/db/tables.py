@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -115,6 +116,10 @@ class PredictionRow(Base):
     payload_key: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # 0005: a classifier's probability for its answer (the label-free accuracy estimate)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # 0008: the model input's drift features (JSON scalars) and an image's 8x8 pixel vector
+    # (64 float32), from ``gazer.ml.profiles``
+    features: Mapped[str | None] = mapped_column(Text, nullable=True)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 Index("ix_gazer_predictions_endpoint_version_at", PredictionRow.endpoint, PredictionRow.version,
@@ -230,3 +235,18 @@ class PredictionHistogramRow(Base):
     metric: Mapped[str] = mapped_column(String(12), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class DriftReportRow(Base):
+    """One drift check of an endpoint's serving version (``gazer.monitoring.drift``)."""
+
+    __tablename__ = "gazer_drift_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    endpoint: Mapped[str] = mapped_column(String(200), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    drifted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # None: not known
+    n_window: Mapped[int] = mapped_column(Integer)
+    drivers: Mapped[str] = mapped_column(Text)  # comma-separated feature names
+    report: Mapped[str] = mapped_column(Text)  # the whole report, JSON

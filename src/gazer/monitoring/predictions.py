@@ -36,6 +36,7 @@ import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select
 
 from gazer.db import Database, PredictionRow, open_database, rollups
+from gazer.ml import profiles
 from gazer.storage.protocol import Storage
 
 log = logging.getLogger("gazer.monitoring")
@@ -61,6 +62,8 @@ class Prediction:
     outputs: Any = None
     mode: str = "full"
     class_names: tuple[str, ...] | None = None  # names of the indexes ``predict`` answers
+    model_input: Any = None  # what the model was given (after the app's own preparation)
+    vocabulary: frozenset[str] | None = None  # the words a text model knows (drift's OOV)
 
 
 class PredictionLog:
@@ -222,6 +225,7 @@ class Rows:
         row["answer"] = answer_of(p.outputs, p.class_names)
         row["confidence"] = confidence_of(p.outputs)
         row["input"], row["payload_key"] = None, None
+        row["features"], row["vector"] = self._features(p)
         if p.mode == "none":
             row["output"] = ""
         elif p.mode == "summary":
@@ -229,6 +233,23 @@ class Rows:
         elif p.inputs is not None or p.outputs is not None:
             row["input"], row["output"], row["payload_key"] = self._full(p)
         return row
+
+    @staticmethod
+    def _features(p: Prediction) -> tuple[str | None, bytes | None]:
+        """The input's drift features; the pixel vector only in ``full`` mode."""
+        if p.mode == "none" or p.status >= 400:
+            return None, None
+        x = p.model_input if p.model_input is not None else p.inputs
+        try:
+            found = profiles.features(x, p.vocabulary)
+        except Exception:  # a feature the input cannot give is no reason to lose the row
+            log.debug("no drift features for %s", p.request_id, exc_info=True)
+            return None, None
+        if found is None:
+            return None, None
+        vector = found.vector.astype(np.float32).tobytes() if (
+            found.vector is not None and p.mode == "full") else None
+        return json.dumps({k: round(v, 6) for k, v in found.scalars.items()}), vector
 
     def _full(self, p: Prediction) -> tuple[str, str, str | None]:
         payload = {"input": to_json(p.inputs), "output": to_json(p.outputs)}

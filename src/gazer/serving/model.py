@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from gazer.errors import GazerError, InvalidInput
+from gazer.ml.profiles import vocabulary_of
 from gazer.registry.protocol import EXAMPLE_TAG, Registry, decode_example
 
 
@@ -49,6 +50,11 @@ class ServedModel:
         """Names of the class indexes ``predict`` answers with, when it answers indexes."""
         names = getattr(self.model, "class_names", None)
         return tuple(str(n) for n in names) if names is not None else None
+
+    @functools.cached_property
+    def vocabulary(self) -> frozenset[str] | None:
+        """The words a text model knows (for the drift features' out-of-vocabulary rate)."""
+        return vocabulary_of(self.model)
 
     def knows_label(self, label: str) -> bool | None:
         """Whether ``label`` is one this version can answer (``None``: it has no label set,

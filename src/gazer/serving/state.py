@@ -104,6 +104,7 @@ class ServingState:
         if self.predictions is not None and endpoint.config.log_payloads != "none" \
                 and "probabilities" in model.output_names:
             computed = asked | {"probabilities"}  # the log keeps the answer's confidence
+        x = None
         try:
             x = prepare(model, inputs) if prepare is not None else inputs
             if endpoint.config.batching and isinstance(x, np.ndarray):
@@ -115,7 +116,8 @@ class ServingState:
             self._log(endpoint, model, role, exc.status_code, started, inputs, request_id,
                       error=str(exc))
             raise
-        latency_ms = self._log(endpoint, model, role, 200, started, inputs, request_id, full)
+        latency_ms = self._log(endpoint, model, role, 200, started, inputs, request_id, full,
+                               model_input=x)
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
             self.shadow_pool.submit(self._shadow, endpoint, inputs, request_id, outputs,
                                     prepare)
@@ -132,14 +134,16 @@ class ServingState:
         try:
             x = prepare(model, inputs) if prepare is not None else inputs
             answer = model.predict(x, outputs)
-            self._log(endpoint, model, "shadow", 200, started, inputs, request_id, answer)
+            self._log(endpoint, model, "shadow", 200, started, inputs, request_id, answer,
+                      model_input=x)
         except Exception as exc:  # the shadow must never affect the live answer
             self._log(endpoint, model, "shadow", 500, started, inputs, request_id,
                       error=str(exc))
 
     def _log(self, endpoint: Endpoint, model: ServedModel, role: str, status: int,
              started: float, inputs: Any, request_id: str,
-             answer: dict[str, np.ndarray] | None = None, error: str | None = None) -> float:
+             answer: dict[str, np.ndarray] | None = None, error: str | None = None,
+             model_input: Any = None) -> float:
         """Meter the answer and queue it for the prediction log (serialised off this path)."""
         latency = time.perf_counter() - started
         with self._busy_lock:  # for the resource sampler's energy shares
@@ -155,7 +159,8 @@ class ServingState:
                 status=status, latency_ms=latency * 1000, input_digest="",
                 output=(error or "")[:2000], request_id=request_id, inputs=inputs,
                 outputs=answer, mode=endpoint.config.log_payloads,
-                class_names=model.class_names,
+                class_names=model.class_names, model_input=model_input,
+                vocabulary=model.vocabulary,
             ))
         return latency * 1000
 

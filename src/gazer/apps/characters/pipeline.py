@@ -292,9 +292,10 @@ def model_card(family: str, meta: dict[str, Any], metrics: Metrics, every: dict[
 @step(outputs="decision")
 def select(logreg: ImageClassifier, tree: ImageClassifier, cnn: ImageClassifier,
            logreg_metrics: Metrics, tree_metrics: Metrics, cnn_metrics: Metrics,
-           x_test: Any, y_test: Any, meta: dict[str, Any], balance: dict[str, Any],
+           x_test: Any, y_test: Any, x_val: Any, meta: dict[str, Any], balance: dict[str, Any],
            margin: float = 0.0, min_shift_stability: float = 0.8) -> dict[str, Any]:
-    """Pick the most accurate model; it becomes champion only if the gate says so."""
+    """Pick the most accurate model; it becomes champion only if the gate says so. Its
+    reference profile is made from the held-out images (validation and test)."""
     ctx = current()
     models = {"logreg": (logreg, logreg_metrics), "tree": (tree, tree_metrics),
               "cnn": (cnn, cnn_metrics)}
@@ -313,6 +314,7 @@ def select(logreg: ImageClassifier, tree: ImageClassifier, cnn: ImageClassifier,
         lineage={"gazer.dataset": meta["version"], "characters.dataset": meta["dataset"],
                  "gazer.model_family": best},
         input_example=x_test[:1],
+        profile_inputs=np.concatenate([np.asarray(x_val), np.asarray(x_test)]),
     )
     card = model_card(best, meta, metrics, {k: v[1] for k, v in models.items()}, stability,
                       decision, balance)
