@@ -38,8 +38,8 @@ app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 predictions_app = typer.Typer(help="The prediction log: what every endpoint answered.",
                               no_args_is_help=True)
-monitor_app = typer.Typer(help="Quality per version and A/B readouts, from the prediction log "
-                               "and feedback.", no_args_is_help=True)
+monitor_app = typer.Typer(help="Quality per version, A/B readouts and drift, from the "
+                               "prediction log and feedback.", no_args_is_help=True)
 app.add_typer(predictions_app, name="predictions")
 app.add_typer(monitor_app, name="monitor")
 feedback_app = typer.Typer(help="Feedback users gave on answers.", no_args_is_help=True)
@@ -411,6 +411,36 @@ def monitor_ab(
                                               else "as configured"))
 
 
+@monitor_app.command("drift")
+def monitor_drift(
+    endpoint: Annotated[str, typer.Argument(help="An endpoint name, e.g. characters.")],
+    window: Annotated[str, typer.Option(
+        help="1h, 7d, a date (UTC), or N for the last N answers.")] = "1h",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report.")] = False,
+) -> None:
+    """The recent window against the serving version's reference profile: a test per
+    feature, corrected across features, and one verdict. Exits 3 on drift."""
+    from gazer.monitoring.drift import drift_report
+
+    config = _endpoint_config(endpoint)
+    with _services() as services:
+        report = drift_report(services.db, services.storage, services.registry, endpoint,
+                              config.model_name, window)
+    if as_json:
+        echo(json.dumps(report, indent=2, default=float))
+    else:
+        table = Table("feature", "test", "effect", "p (Holm)", "window", "drift")
+        for f in report["features"]:
+            table.add_row(f["name"], f["test"], f"{f['effect']:.3f}",
+                          f"{f['adjusted_p']:.2g}", str(f["n_window"]),
+                          "DRIFT" if f["drifted"] else "")
+        out.print(table)
+        echo(f"{endpoint} ({report['model']} v{report['version']}), {report['n_window']} "
+             f"answers: {report['detail']}")
+    if report["drifted"]:
+        raise typer.Exit(3)
+
+
 def _logged_policy(services: Any, endpoint: str) -> str:
     from sqlalchemy import text
 
@@ -508,9 +538,28 @@ def watch_cmd(
             handled = watcher.scan_once() + scheduler.fire_due()
             echo(f"{len(handled)} object(s) or schedule(s) handled")
             return
-        watch_forever(lambda: watcher.scan_once() + scheduler.fire_due(), interval, echo)
+        drift = _drift_schedule(services)
+        try:
+            watch_forever(lambda: watcher.scan_once() + scheduler.fire_due(), interval, echo)
+        finally:
+            if drift is not None:
+                drift.stop()
     finally:
         services.close()
+
+
+def _drift_schedule(services: Any) -> Any:
+    """The drift checks ``gazer watch`` runs beside its triggers, as ``gazer serve`` does."""
+    from gazer.monitoring.drift import DriftSchedule, check_all
+    from gazer.serving.app import default_endpoints
+
+    serving = services.settings.serving
+    if serving.drift_interval_s <= 0:
+        return None
+    endpoints = {e.name: e.model_name for e in serving.endpoints or default_endpoints()}
+    return DriftSchedule(lambda: check_all(services.db, services.storage, services.registry,
+                                           endpoints, serving.drift_window),
+                         serving.drift_interval_s).start()
 
 
 @app.command("query")

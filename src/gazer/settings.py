@@ -133,6 +133,9 @@ class ServingSettings(BaseModel):
     prediction_retention_rows: int | None = Field(default=1_000_000, gt=0)
     # seconds between samples of the serving process's CPU, memory, I/O and energy (0: off)
     resource_interval_s: float = Field(default=10.0, ge=0)
+    # seconds between drift checks of every endpoint's champion (0: off), over this window
+    drift_interval_s: float = Field(default=600.0, ge=0)
+    drift_window: str = Field(default="1h", pattern=r"^(\d+|\d+(\.\d+)?[dh])$")
 
 
 class Settings(BaseSettings):

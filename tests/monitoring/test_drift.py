@@ -137,3 +137,53 @@ def test_text_features_and_a_text_domain_classifier() -> None:
     same = drift.domain_classifier("text", a[:100], a[100:], text=True)
     other = drift.domain_classifier("text", a[:100], b[:100], text=True)
     assert same.effect < 0.2 and other.effect > 0.9 and other.p_value < 1e-6
+
+
+def _png(image: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_uploads_through_the_app_drift_when_inverted_and_the_server_reports_it(
+        tmp_path: Path, digits: tuple) -> None:
+    from gazer.apps.characters.preprocess import as_served
+    from gazer.settings import EndpointSettings
+    from tests.serving.factory import client_for
+
+    model, reference, fresh = digits
+    registry = MemoryRegistry()
+    registry.register("m", model)
+    promote(registry, "m", 1)
+    settings = settings_for(tmp_path)
+    key = store_profile(settings, "m", 1, model, as_served(reference, model.transform))
+    registry.set_version_tags("m", 1, {"gazer.profile": key or ""})
+    with client_for(tmp_path, registry, EndpointSettings(name="characters", model="m"),
+                    drift_interval_s=0) as client:
+        def send(images: np.ndarray) -> None:
+            for image in images:
+                r = client.post("/guessjapanesecharacter",
+                                files={"pfile": ("d.png", _png(image), "image/png")})
+                assert r.status_code == 200, r.text
+
+        send(fresh[:150])
+        calm = client.get("/v2/models/characters/drift", params={"window": "150"})
+        assert calm.status_code == 200, calm.text
+        assert calm.json()["drifted"] is False, calm.json()["detail"]
+        send(255 - fresh[:150])  # dark strokes on light paper: the app inverts them back...
+        send(np.clip(fresh[:150].astype(int) + 120, 0, 255))  # ...but not a grey background
+        shifted = client.get("/v2/models/characters/drift", params={"window": "150"}).json()
+        assert shifted["drifted"] is True, shifted["detail"]
+        assert client.get("/v2/models/characters/drift",
+                          params={"window": "soon"}).status_code == 422
+        history = client.get("/v2/models/characters/drift/history").json()
+        assert [h["drifted"] for h in history] == [True, False]
+        scheduled = client.app.state.gazer.check_drift()  # type: ignore[attr-defined]
+        assert [r["endpoint"] for r in scheduled] == ["characters"]
+        metrics = client.get("/metrics").text
+        assert 'gazer_drift_detected{endpoint="characters",version="1"}' in metrics
+        assert "gazer_drift_effect" in metrics

@@ -19,12 +19,16 @@ from gazer.monitoring.predictions import PredictionLog
 
 class MonitoringCollector(Collector):
     """``gazer_predictions_{written,dropped}_total``, ``gazer_predictions_pending`` and, per
-    endpoint and version, ``gazer_labelled_accuracy`` with its interval and label count."""
+    endpoint and version, ``gazer_labelled_accuracy`` with its interval and label count, and
+    the newest drift check's ``gazer_drift_detected`` and per-feature ``gazer_drift_effect``."""
 
     def __init__(self, log: Callable[[], PredictionLog | None],
-                 quality: Callable[[], list[dict[str, Any]]], ttl_s: float = 60.0) -> None:
+                 quality: Callable[[], list[dict[str, Any]]], ttl_s: float = 60.0,
+                 drift: Callable[[], list[dict[str, Any]]] | None = None) -> None:
         self._log, self._quality, self.ttl_s = log, quality, ttl_s
+        self._drift = drift or list
         self._cached: list[dict[str, Any]] = []
+        self._cached_drift: list[dict[str, Any]] = []
         self._at = 0.0
         self._lock = threading.Lock()
 
@@ -33,8 +37,9 @@ class MonitoringCollector(Collector):
             if time.monotonic() - self._at >= self.ttl_s:
                 try:
                     self._cached = self._quality()
+                    self._cached_drift = self._drift()
                 except Exception:  # a scrape must answer even when the database does not
-                    self._cached = []
+                    self._cached, self._cached_drift = [], []
                 self._at = time.monotonic()
             return self._cached
 
@@ -64,3 +69,21 @@ class MonitoringCollector(Collector):
         yield accuracy
         yield low
         yield count
+        yield from self._drift_gauges()
+
+    def _drift_gauges(self) -> Iterator[Any]:
+        detected = GaugeMetricFamily(
+            "gazer_drift_detected", "1 when the newest drift check found drift, 0 when not",
+            labels=["endpoint", "version"])
+        effect = GaugeMetricFamily(
+            "gazer_drift_effect", "Each feature's effect size in the newest drift check",
+            labels=["endpoint", "version", "feature"])
+        for report in self._cached_drift:
+            if report.get("drifted") is None:
+                continue
+            key = [report["endpoint"], str(report["version"])]
+            detected.add_metric(key, 1.0 if report["drifted"] else 0.0)
+            for f in report.get("features", []):
+                effect.add_metric([*key, f["name"]], f["effect"])
+        yield detected
+        yield effect

@@ -10,13 +10,16 @@ classifier needs, from a random sample of 500 rows. Each check is recorded in
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from gazer.db import Database, DriftReportRow
 from gazer.errors import InvalidInput, NotFound
@@ -27,6 +30,7 @@ from gazer.registry.protocol import CHAMPION, Registry
 from gazer.storage.protocol import Storage
 
 DEFAULT_WINDOW = "1h"
+log = logging.getLogger("gazer.monitoring")
 
 
 def parse_window(window: str | int | None) -> tuple[float | None, int | None]:
@@ -158,3 +162,51 @@ def history(db: Database, endpoint: str, limit: int = 50) -> list[dict[str, Any]
         return [{"at": r.at, "version": r.version, "drifted": r.drifted,
                  "n_window": r.n_window, "drivers": [d for d in r.drivers.split(",") if d]}
                 for r in s.scalars(q)]
+
+
+class DriftSchedule:
+    """Runs ``check`` every ``interval_s`` on a daemon thread (``gazer serve``, ``gazer
+    watch``); a failing check is logged and tried again next time."""
+
+    def __init__(self, check: Callable[[], object], interval_s: float) -> None:
+        self.check, self.interval_s = check, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gazer-drift", daemon=True)
+
+    def start(self) -> DriftSchedule:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.check()
+            except Exception:  # housekeeping: never take the server down
+                log.exception("scheduled drift check failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def check_all(db: Database, storage: Storage, registry: Registry,
+              endpoints: dict[str, str], window: str) -> list[dict[str, Any]]:
+    """A recorded drift report for each ``endpoint -> model`` whose model has a champion."""
+    reports = []
+    for endpoint, model in endpoints.items():
+        if registry.find_alias(model, CHAMPION) is None:
+            continue
+        report = drift_report(db, storage, registry, endpoint, model, window)
+        log.info("drift %s: %s", endpoint, report["detail"])
+        reports.append(report)
+    return reports
+
+
+def latest(db: Database) -> list[dict[str, Any]]:
+    """The newest recorded report of each endpoint (for the Prometheus gauges)."""
+    newest = select(DriftReportRow.endpoint, func.max(DriftReportRow.id)).group_by(
+        DriftReportRow.endpoint)
+    with db.session() as s:
+        ids = [i for _, i in s.execute(newest)]
+        rows = s.scalars(select(DriftReportRow).where(DriftReportRow.id.in_(ids))).all()
+        return [json.loads(r.report) for r in rows]

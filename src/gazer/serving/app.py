@@ -70,6 +70,7 @@ def create_app(
                      event.to_version, event.seconds, event.ok)
         state.watcher.start()
         state.start_resource_sampler()
+        state.start_drift_checks()
         # Everything loaded so far lives as long as the server: keep it out of the cyclic
         # GC's full collections, which otherwise stall requests for tens of milliseconds.
         gc.collect()

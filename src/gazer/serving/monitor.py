@@ -7,6 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from gazer.errors import NotFound
+from gazer.monitoring.drift import drift_report
+from gazer.monitoring.drift import history as drift_history
 from gazer.monitoring.readout import ab_readout, quality
 from gazer.monitoring.resources import energy, history
 from gazer.serving.auth import require
@@ -73,3 +76,39 @@ def ab_route(name: str, request: Request, days: float = DAYS) -> dict[str, Any]:
     if state.predictions is not None:
         state.predictions.flush()
     return endpoint_ab(state, endpoint, days)
+
+
+WINDOW = Query(None, max_length=40, pattern=r"^(\d+|\d+(\.\d+)?[dh]|\d{4}-\d{2}-\d{2}.*)$",
+               description="The window: 1h, 7d, a date (UTC), or N for the last N answers; "
+                           "default 1h")
+
+
+def endpoint_drift(state: Any, endpoint: Endpoint, window: str | None = None,
+                   record: bool = True) -> dict[str, Any]:
+    """The drift report of the version ``endpoint`` serves as champion now."""
+    champion = endpoint.champion.current
+    if champion is None:
+        raise NotFound(f"endpoint {endpoint.name!r} serves no champion yet")
+    if state.predictions is not None:
+        state.predictions.flush()
+    return drift_report(state.services.db, state.services.storage, state.registry,
+                        endpoint.name, endpoint.config.model_name, window,
+                        version=champion.version, record=record)
+
+
+@router.get("/v2/models/{name}/drift", responses=errors(404))
+def drift_route(name: str, request: Request, window: str | None = WINDOW) -> dict[str, Any]:
+    """The recent window of logged inputs and answers against the serving version's
+    reference profile: per feature its test, p-value (Holm-corrected), effect size and
+    histograms, and one verdict (``drifted`` true, false, or null when not known) with the
+    features that drove it. Each call is recorded in the drift history."""
+    state = state_of(request)
+    return endpoint_drift(state, state.endpoint(name), window)
+
+
+@router.get("/v2/models/{name}/drift/history", responses=errors(404))
+def drift_history_route(name: str, request: Request,
+                        limit: int = Query(50, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """The endpoint's recorded drift checks, newest first."""
+    state = state_of(request)
+    return drift_history(state.services.db, state.endpoint(name).name, limit)

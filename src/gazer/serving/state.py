@@ -14,6 +14,8 @@ import numpy as np
 
 from gazer.errors import GazerError, ModelNotFound
 from gazer.monitoring.collector import MonitoringCollector
+from gazer.monitoring.drift import DriftSchedule, check_all
+from gazer.monitoring.drift import latest as latest_drift
 from gazer.monitoring.metrics import ServingMetrics
 from gazer.monitoring.predictions import Prediction, PredictionLog
 from gazer.monitoring.readout import quality
@@ -62,9 +64,12 @@ class ServingState:
         self._busy: dict[str, tuple[int, float]] = {}
         self._busy_lock = threading.Lock()
         self.resources: ResourceSampler | None = None
+        self.drift: DriftSchedule | None = None
         self.metrics.registry.register(MonitoringCollector(
             lambda: self.predictions,
-            lambda: [quality(services.db, name, days=7) for name in self.endpoints]))
+            lambda: [quality(services.db, name, days=7) for name in self.endpoints],
+            drift=lambda: [r for r in latest_drift(services.db) if r["endpoint"]
+                           in self.endpoints]))
 
     def _swapped(self, event: SwapEvent) -> None:
         self.swap_log.record(event)
@@ -177,7 +182,22 @@ class ServingState:
                                              self.settings.home, self.settings.tracking.country,
                                              interval).start()
 
+    def start_drift_checks(self) -> None:
+        interval = self.settings.serving.drift_interval_s
+        if interval > 0:
+            self.drift = DriftSchedule(self.check_drift, interval).start()
+
+    def check_drift(self) -> list[dict[str, Any]]:
+        """A recorded drift report for every endpoint whose model has a champion."""
+        if self.predictions is not None:
+            self.predictions.flush()
+        return check_all(self.services.db, self.services.storage, self.registry,
+                         {n: e.config.model_name for n, e in self.endpoints.items()},
+                         self.settings.serving.drift_window)
+
     def close(self) -> None:
+        if self.drift is not None:
+            self.drift.stop()
         if self.resources is not None:
             self.resources.stop()
         self.watcher.stop()

@@ -24,7 +24,7 @@ from gazer.apps.characters.model import (
     SklearnImageClassifier,
     train_cnn,
 )
-from gazer.apps.characters.preprocess import ImageTransform, prepare_image
+from gazer.apps.characters.preprocess import ImageTransform, as_served, prepare_image
 from gazer.apps.characters.serving import mount
 from gazer.apps.characters.validation import validate_dataset
 from gazer.catalog import register_app
@@ -295,7 +295,8 @@ def select(logreg: ImageClassifier, tree: ImageClassifier, cnn: ImageClassifier,
            x_test: Any, y_test: Any, x_val: Any, meta: dict[str, Any], balance: dict[str, Any],
            margin: float = 0.0, min_shift_stability: float = 0.8) -> dict[str, Any]:
     """Pick the most accurate model; it becomes champion only if the gate says so. Its
-    reference profile is made from the held-out images (validation and test)."""
+    reference profile is made from the held-out images (validation and test), framed as
+    uploads are."""
     ctx = current()
     models = {"logreg": (logreg, logreg_metrics), "tree": (tree, tree_metrics),
               "cnn": (cnn, cnn_metrics)}
@@ -314,7 +315,8 @@ def select(logreg: ImageClassifier, tree: ImageClassifier, cnn: ImageClassifier,
         lineage={"gazer.dataset": meta["version"], "characters.dataset": meta["dataset"],
                  "gazer.model_family": best},
         input_example=x_test[:1],
-        profile_inputs=np.concatenate([np.asarray(x_val), np.asarray(x_test)]),
+        profile_inputs=as_served(np.concatenate([np.asarray(x_val), np.asarray(x_test)]),
+                                 model.transform),
     )
     card = model_card(best, meta, metrics, {k: v[1] for k, v in models.items()}, stability,
                       decision, balance)

@@ -86,3 +86,23 @@ def _frame(crop: np.ndarray, t: ImageTransform) -> np.ndarray:
     top, left = (t.height - new_h) // 2, (t.width - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)
     return canvas
+
+
+def as_served(images: np.ndarray, transform: ImageTransform, limit: int = 2000,
+              seed: int = 0) -> np.ndarray:
+    """Up to ``limit`` of ``images`` as the serving path frames an upload of each (PNG, then
+    ``prepare_image``): the reference a version's drift profile is made from, so that
+    production inputs are compared with in-distribution inputs framed the same way."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(images), min(limit, len(images)), replace=False))
+    out = []
+    for i in chosen:
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(images[i], dtype=np.uint8)).save(buf, "PNG")
+        try:
+            out.append(prepare_image(buf.getvalue(), transform))
+        except InvalidInput:  # an image with no strokes cannot be uploaded either
+            continue
+    return np.stack(out) if out else np.zeros((0, transform.height, transform.width), np.uint8)
