@@ -200,6 +200,43 @@ def test_monitoring_page_shows_versions_the_ab_verdict_and_charts(
 
 
 @pytest.mark.integration
+def test_drift_page_shows_the_verdict_features_and_plots(browser: Any, tmp_path: Path) -> None:
+    import httpx
+    import numpy as np
+
+    from gazer.ml.profiles import build_profile, profile_key
+    from gazer.storage.resolve import storage_from_settings
+
+    registry = registry_with(1, champion=1)
+    settings = settings_for(tmp_path)
+    rng = np.random.default_rng(0)
+    profile = build_profile(rng.normal(0.5, 0.1, (500, 3)))
+    assert profile is not None
+    storage_from_settings(settings).write_bytes(profile_key("m", 1),
+                                                profile.to_json().encode())
+    app = create_app(settings, registry=registry, endpoints=[EndpointSettings(name="m")])
+    with live_server(app) as base, httpx.Client(base_url=base) as client:
+        for _ in range(60):  # production moved: every feature near 3, not 0.5
+            r = client.post("/v2/models/m/infer", json={"inputs": [{
+                "name": "x", "shape": [1, 3], "datatype": "FP64",
+                "data": rng.normal(3.0, 0.1, 3).tolist()}]})
+            assert r.status_code == 200
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page.goto(f"{base}/monitoring/m")
+        page.click("a:text('drift')")
+        assert page.url.endswith("/monitoring/m/drift")
+        page.wait_for_selector("#verdict[data-drifted='true']", timeout=15_000)
+        assert page.locator("#verdict").inner_text().startswith("DRIFT")
+        rows = page.locator("#features tbody tr").all_inner_texts()
+        assert {r.split("\t")[0] for r in rows} >= {"x0", "x1", "x2"}
+        assert page.locator("#features tr.drifted").count() >= 3
+        assert page.locator("#plots svg rect").count() > 0
+        page.wait_for_selector("#history tbody tr")
+        assert page.locator("#error").inner_text() == ""
+        page.close()
+
+
+@pytest.mark.integration
 def test_enrichment_page_asks_for_a_key_once_runs_sql_shows_the_chart_and_marks_rows(
     browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,8 +49,8 @@ def mount_ui(app: FastAPI) -> None:
 
 
 def mount_monitoring(app: FastAPI) -> None:
-    """``/monitoring/{endpoint}``: the page; its script reads the quality, A/B and resource
-    routes with the tab's key."""
+    """``/monitoring/{endpoint}`` and ``/monitoring/{endpoint}/drift``: the pages; their
+    scripts read the quality, A/B, resource and drift routes with the tab's key."""
 
     @app.get("/monitoring/{endpoint}", response_class=HTMLResponse, include_in_schema=False)
     def monitoring(endpoint: str, request: Request) -> HTMLResponse:
@@ -58,6 +58,15 @@ def mount_monitoring(app: FastAPI) -> None:
         return templates.TemplateResponse(request, "monitoring.html", {
             "endpoint": served.name, "model": served.config.model_name,
             "policy": served.config.policy})
+
+
+    @app.get("/monitoring/{endpoint}/drift", response_class=HTMLResponse,
+             include_in_schema=False)
+    def drift(endpoint: str, request: Request) -> HTMLResponse:
+        served = request.app.state.gazer.endpoint(endpoint)
+        return templates.TemplateResponse(request, "drift.html", {
+            "endpoint": served.name, "model": served.config.model_name,
+            "window": request.app.state.gazer.settings.serving.drift_window})
 
 
 def _shown(status: dict[str, Any], locked: bool) -> dict[str, Any]:
