@@ -167,14 +167,9 @@ def store_profile(settings: Settings, name: str, version: int, model: Any,
     from gazer.storage.resolve import storage_from_settings
 
     predicted = confidence = None
-    if hasattr(model, "predict_proba"):
-        probs = np.asarray(model.predict_proba(inputs))
-        predicted, confidence = probs.argmax(axis=1), probs.max(axis=1)
-        classes = getattr(model, "classes_", None)
-        if classes is not None:  # scikit-learn answers its classes, not column indexes
-            predicted = np.asarray(classes)[predicted]
-    elif hasattr(model, "predict"):
-        predicted = model.predict(inputs)
+    if hasattr(model, "predict_proba"):  # a classifier: its answers and their confidence
+        confidence = np.asarray(model.predict_proba(inputs)).max(axis=1)
+        predicted = model.predict(inputs)  # what the prediction log will record as answers
     profile = build_profile(inputs, predicted, confidence,
                             getattr(model, "class_names", None), vocabulary_of(model))
     if profile is None:

@@ -100,10 +100,19 @@ def ks(name: str, reference: list[float], window: list[float]) -> FeatureDrift:
                         len(ref), len(cur), reference=r, window=w)
 
 
-def chi_square(name: str, reference: dict[str, float], window: list[str]) -> FeatureDrift:
+def chi_square(name: str, reference: dict[str, float], window: list[str],
+               top: int = 10) -> FeatureDrift:
+    """The reference's ``top`` classes and ``(other)``: a word model's thousands of answers
+    would leave most cells nearly empty, where the chi-square approximation fails."""
     from scipy.spatial.distance import jensenshannon
     from scipy.stats import chi2
 
+    kept = sorted(reference, key=lambda k: -reference[k])[:top]
+    if len(reference) > top:
+        other = "(other)"
+        reference = {**{k: reference[k] for k in kept},
+                     other: max(0.0, 1.0 - sum(reference[k] for k in kept))}
+        window = [w if w in reference else other for w in window]
     counts = Counter(window)
     labels = sorted(set(reference) | set(counts))
     n = len(window)

@@ -82,17 +82,16 @@ def image_features(image: np.ndarray) -> dict[str, float]:
 
 
 def first_text(x: Any) -> str:
-    """The text of one input: a string; the first row of words (a word model's context)
-    joined; the first of several texts."""
+    """The text of one input: a string; one row of words (a word model's context) joined;
+    else the first string of the first row (a summariser's ``[text, k, ratio]``)."""
     if isinstance(x, str):
         return x
     array = np.asarray(x, dtype=object)
-    if array.ndim == 2:
-        return " ".join(str(w) for w in array[0])
-    flat = array.reshape(-1)
-    if flat.size and all(isinstance(w, str) and " " not in w.strip() for w in flat):
-        return " ".join(flat)  # one row of words
-    return str(flat[0]) if flat.size else ""
+    row = (array[0] if array.ndim == 2 else array).reshape(-1)
+    strings = [v for v in row if isinstance(v, str)]
+    if strings and len(strings) == len(row) and all(" " not in v.strip() for v in strings):
+        return " ".join(strings)
+    return strings[0] if strings else ""
 
 
 def text_features(text: str, vocabulary: frozenset[str] | None = None) -> dict[str, float]:
@@ -188,6 +187,8 @@ def build_profile(inputs: Any, predicted: Any = None, confidence: Any = None,
     """The profile of ``inputs`` (a batch: images ``(n, h, w)``, rows ``(n, f)`` or texts),
     with the model's answers on them (class indexes or labels) and its confidences."""
     rng = np.random.default_rng(seed)
+    if hasattr(inputs, "to_numpy") and hasattr(inputs, "columns"):  # a DataFrame's rows,
+        inputs = inputs.to_numpy()  # by position as a served array's features are named
     rows = list(inputs) if not isinstance(inputs, np.ndarray) else [inputs[i] for i in
                                                                     range(len(inputs))]
     if not rows:

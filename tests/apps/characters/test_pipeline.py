@@ -17,7 +17,7 @@ from gazer.core.runner import Runner
 from gazer.registry.memory import MemoryRegistry
 from gazer.registry.protocol import CHALLENGER, CHAMPION
 from gazer.serving.app import create_app
-from gazer.settings import EndpointSettings
+from gazer.settings import EndpointSettings, Settings
 from gazer.tracking.memory import MemoryTracker
 from tests.serving.factory import settings_for
 
@@ -35,7 +35,11 @@ def _run(runner: Runner, params: dict[str, object]) -> dict[str, object]:
 
 def test_digits_end_to_end_registers_a_gated_champion_with_a_card(
     make_runner: Callable[..., Runner], registry: MemoryRegistry, tracker: MemoryTracker,
+    settings: Settings,
 ) -> None:
+    from gazer.monitoring.drift import load_profile
+    from gazer.storage.resolve import storage_from_settings
+
     runner = make_runner()
     record = runner.run(get_pipeline("characters"), TINY)
     assert record.status == "succeeded", record.error
@@ -43,6 +47,12 @@ def test_digits_end_to_end_registers_a_gated_champion_with_a_card(
     assert champion.metrics["accuracy"] > 0.8
     assert champion.tags["characters.dataset"] == "digits"
     assert len(champion.tags["gazer.dataset"]) == 64
+    # the drift reference: held-out digits framed as uploads, with the answers on them
+    profile = load_profile(storage_from_settings(settings), registry, "characters-digits",
+                           champion.version)
+    assert profile is not None and profile.kind == "image" and len(profile.vectors) > 100
+    assert set(profile.predicted) <= set(load_dataset("digits").class_names)
+    assert {"ink", "bbox_height"} <= set(profile.scalars) and profile.confidence
     logged = tracker.runs[record.tracking_run_id]  # type: ignore[index]
     assert {"select/model_card.md", "evaluate_cnn/cnn_roc.png",
             "evaluate_cnn/cnn_confusion_matrix.png", "train_cnn/cnn_training_curves.png",

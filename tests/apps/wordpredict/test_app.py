@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from gazer.apps.wordpredict.behaviour import run_behaviour
 from gazer.catalog import get_pipeline
 from gazer.core.runner import Runner
+from gazer.ml.profiles import Profile
 from gazer.registry.memory import MemoryRegistry
 from gazer.registry.protocol import CHAMPION
 from gazer.serving.app import create_app
@@ -43,6 +44,10 @@ def test_the_pipeline_trains_evaluates_and_registers_with_cards(
     champion = registry.get_version("wordpredict-ca-wiki", CHAMPION)
     metrics = champion.metrics
     assert metrics["accuracy"] > 0.6 and metrics["top5"] >= metrics["accuracy"]
+    key = champion.tags["gazer.profile"]  # the drift reference: validation contexts
+    profile = Profile.from_json(trained["storage"].read_bytes(key).decode())
+    assert profile.kind == "text" and profile.texts and "oov" in profile.scalars
+    assert all(len(t.split()) == 6 for t in profile.texts)
     assert 0.0 <= metrics["behaviour_pass_rate"] <= 1.0
     assert "accuracy.top-100" in metrics
     model = trained["model"]

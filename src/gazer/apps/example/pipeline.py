@@ -125,6 +125,7 @@ def select(
         MODEL_NAME, model, metrics, gate,
         lineage={"gazer.dataset": data_version, "gazer.model_family": best},
         input_example=test_df.drop(columns=TARGET).head(3),
+        profile_inputs=test_df.drop(columns=TARGET),
     )
     return {"model": best, "version": version.version, "aliases": list(version.aliases),
             "passed": decision.passed, "reasons": list(decision.reasons)}

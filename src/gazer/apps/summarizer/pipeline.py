@@ -106,8 +106,10 @@ def register(model: ClusterSummarizer, metrics: Metrics, documents: pd.DataFrame
             f"{metrics['random.coverage']:.3f}")),
     ])
     example = documents["text"].iloc[:1].to_numpy(dtype=object)
+    texts = documents["text"].sample(min(1000, len(documents)), random_state=0)
     version, decision = current().publish(MODEL_NAME, model, metrics, gate,
-                                          input_example=example)
+                                          input_example=example,
+                                          profile_inputs=texts.to_numpy(dtype=object))
     return {"version": version.version, "aliases": list(version.aliases),
             "passed": decision.passed, "reasons": list(decision.reasons)}
 

@@ -134,3 +134,17 @@ def validate_windows(x: np.ndarray, y: np.ndarray, vocab_size: int, split: str) 
     schema.validate(frame, lazy=True)
     if len(y) and not (y != PAD_ID).all():
         raise pa.errors.SchemaError(schema, frame, f"{split}: a target is <pad>")
+
+
+def word_windows(lines: Iterable[str], limit: int = 2000, seed: int = 0) -> np.ndarray:
+    """Up to ``limit`` contexts of ``lines`` as a user sends them: (N, 6) words, the three
+    before and the three after a word, within one line (the reference of a drift profile)."""
+    rows = []
+    for words in map(clean_line, lines):
+        for i in range(SIDE, len(words) - SIDE):
+            rows.append(words[i - SIDE:i] + words[i + 1:i + 1 + SIDE])
+    if not rows:
+        return np.zeros((0, 2 * SIDE), dtype=object)
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(rows), min(limit, len(rows)), replace=False))
+    return np.asarray([rows[i] for i in chosen], dtype=object)

@@ -24,6 +24,7 @@ from gazer.apps.wordpredict.data import (
     clean_line,
     encode_split,
     validate_windows,
+    word_windows,
 )
 from gazer.apps.wordpredict.model import (
     NetConfig,
@@ -288,7 +289,9 @@ def register(model: WordPredictor, metrics: Metrics, history: dict[str, Any],
         model_name(corpus_info["name"]), model, metrics, gate, input_example=example,
         lineage={"gazer.dataset": corpus_info["sha256"],
                  "wordpredict.corpus": corpus_info["name"],
-                 "gazer.model_family": model.config.arch})
+                 "gazer.model_family": model.config.arch},
+        # the drift profile: contexts of the validation split, as users send them
+        profile_inputs=word_windows(_corpus(corpus_info).lines("valid")))
     ctx.log_text(model_card(model, metrics, corpus_info, history, decision), "model_card.md")
     ctx.log_text(dataset_card(corpus_info, len(model.vocab)), "dataset_card.md")
     return {"arch": model.config.arch, "version": version.version,
