@@ -4,8 +4,8 @@ Each feature gets a test suited to its type, a p-value and an effect size:
 
 - a number (an image's ink, a text's length, a tabular feature, the confidence): the
   two-sample Kolmogorov-Smirnov test; the effect is the KS distance D;
-- the predicted class: a chi-square test of the window's counts against the reference shares;
-  the effect is the Jensen-Shannon distance (base 2, 0 to 1);
+- the predicted class: a chi-square test of the reference's and the window's counts (two
+  samples); the effect is the Jensen-Shannon distance (base 2, 0 to 1);
 - images and texts as a whole: a domain classifier (logistic regression on the 8x8 pixel
   vectors, or on hashed word and character n-grams of the texts) trained to tell reference
   from window, with 5-fold cross-validated ROC AUC; the p-value is the Mann-Whitney normal
@@ -101,31 +101,33 @@ def ks(name: str, reference: list[float], window: list[float]) -> FeatureDrift:
 
 
 def chi_square(name: str, reference: dict[str, float], window: list[str],
-               top: int = 10) -> FeatureDrift:
-    """The reference's ``top`` classes and ``(other)``: a word model's thousands of answers
-    would leave most cells nearly empty, where the chi-square approximation fails."""
+               n_reference: int, top: int = 10) -> FeatureDrift:
+    """Two samples, so the reference's own sampling error counts: a chi-square test of the
+    2 x k table of reference and window counts, over the reference's ``top`` classes and
+    ``(other)`` (a word model's thousands of answers would leave most cells nearly empty,
+    where the approximation fails)."""
     from scipy.spatial.distance import jensenshannon
-    from scipy.stats import chi2
+    from scipy.stats import chi2_contingency
 
     kept = sorted(reference, key=lambda k: -reference[k])[:top]
+    other = "(other)"
+    shares = {k: reference[k] for k in kept}
     if len(reference) > top:
-        other = "(other)"
-        reference = {**{k: reference[k] for k in kept},
-                     other: max(0.0, 1.0 - sum(reference[k] for k in kept))}
-        window = [w if w in reference else other for w in window]
+        shares[other] = max(0.0, 1.0 - sum(shares.values()))
+    window = [w if w in shares else other for w in window]
     counts = Counter(window)
-    labels = sorted(set(reference) | set(counts))
+    labels = sorted(set(shares) | set(counts))
     n = len(window)
-    # a class the reference never answered still gets a small expected share
-    expected = np.asarray([reference.get(k, 0.0) for k in labels]) + 0.5 / max(n, 1)
-    expected = expected / expected.sum()
+    ref = np.asarray([shares.get(k, 0.0) for k in labels]) * n_reference
     observed = np.asarray([counts.get(k, 0) for k in labels], float)
-    statistic = float(((observed - n * expected) ** 2 / (n * expected)).sum())
-    p = float(chi2.sf(statistic, max(len(labels) - 1, 1)))
-    effect = float(jensenshannon(expected, observed / max(n, 1), base=2))
-    return FeatureDrift(name, "chi2", "category", p, effect, -1, n,
-                        reference={"labels": labels, "shares": expected.tolist()},
-                        window={"labels": labels, "shares": (observed / max(n, 1)).tolist()})
+    table = np.vstack([ref, observed])
+    table = table[:, table.sum(axis=0) > 0]
+    p = float(chi2_contingency(table, correction=False).pvalue) if table.shape[1] > 1 else 1.0
+    ref_shares, cur_shares = ref / max(ref.sum(), 1), observed / max(n, 1)
+    effect = float(jensenshannon(ref_shares, cur_shares, base=2))
+    return FeatureDrift(name, "chi2", "category", p, effect, n_reference, n,
+                        reference={"labels": labels, "shares": ref_shares.tolist()},
+                        window={"labels": labels, "shares": cur_shares.tolist()})
 
 
 def domain_classifier(name: str, reference: Any, window: Any, text: bool = False,
@@ -188,7 +190,8 @@ def compare(profile: Profile, window: Window, alpha: float = 0.05,
         if len(values) >= MIN_WINDOW and reference:
             tests.append(ks(name, reference, values))
     if profile.predicted and window.answers:
-        tests.append(chi_square("predicted class", profile.predicted, window.answers))
+        tests.append(chi_square("predicted class", profile.predicted, window.answers,
+                                profile.n))
     if profile.confidence and len(window.confidence) >= MIN_WINDOW:
         tests.append(ks("confidence", profile.confidence, window.confidence))
     if profile.vectors and len(window.vectors) >= MIN_WINDOW:
