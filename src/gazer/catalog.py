@@ -36,6 +36,9 @@ class App:
     endpoint: str | None = None  # the served endpoint's name (default: the model name)
     mount: Callable[[Any], None] | None = None  # adds the app's own routes to the server app
     page: str | None = None  # the app's web page, linked from the home page
+    # a version's validation inputs rebuilt from its lineage tags, for versions registered
+    # before drift profiles existed (``gazer.monitoring.drift`` profiles them on demand)
+    profile_inputs: Callable[[Any], Any] | None = None
 
 
 _APPS: dict[str, App] = {}
@@ -51,6 +54,7 @@ def register_app(
     endpoint: str | None = None,
     mount: Callable[[Any], None] | None = None,
     page: str | None = None,
+    profile_inputs: Callable[[Any], Any] | None = None,
 ) -> Callable[[Callable[[], Pipeline]], Callable[[], Pipeline]]:
     """Register a pipeline factory under ``name``; a second app with that name is an error."""
 
@@ -58,7 +62,7 @@ def register_app(
         if name in _APPS:
             raise GazerError(f"an app named {name!r} is already registered")
         _APPS[name] = App(name, build, description, model_name, dict(quick_params or {}), smoke,
-                          endpoint, mount, page)
+                          endpoint, mount, page, profile_inputs)
         return build
 
     return wrap
@@ -85,6 +89,12 @@ def load_apps() -> None:
 def list_apps() -> list[App]:
     load_apps()
     return [_APPS[k] for k in sorted(_APPS)]
+
+
+def app_for_model(model: str) -> App | None:
+    """The app that registers ``model``: its own model name, or one named ``APP-...``."""
+    return next((a for a in list_apps() if a.model_name == model
+                 or model.startswith(f"{a.name}-")), None)
 
 
 def get_app(name: str) -> App:

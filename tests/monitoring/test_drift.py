@@ -57,7 +57,7 @@ def _setup(tmp_path: Path, model: SklearnImageClassifier, reference: np.ndarray)
     registry = MemoryRegistry()
     registry.register("m", model)
     promote(registry, "m", 1)
-    key = store_profile(settings, "m", 1, model, reference)
+    key = store_profile(storage_from_settings(settings), "m", 1, model, reference)
     assert key == profiles.profile_key("m", 1)
     registry.set_version_tags("m", 1, {"gazer.profile": key})
     return Database(settings.runs_url), storage_from_settings(settings), registry
@@ -160,7 +160,8 @@ def test_uploads_through_the_app_drift_when_inverted_and_the_server_reports_it(
     registry.register("m", model)
     promote(registry, "m", 1)
     settings = settings_for(tmp_path)
-    key = store_profile(settings, "m", 1, model, as_served(reference, model.transform))
+    key = store_profile(storage_from_settings(settings), "m", 1, model,
+                        as_served(reference, model.transform))
     registry.set_version_tags("m", 1, {"gazer.profile": key or ""})
     with client_for(tmp_path, registry, EndpointSettings(name="characters", model="m"),
                     drift_interval_s=0) as client:
@@ -187,3 +188,25 @@ def test_uploads_through_the_app_drift_when_inverted_and_the_server_reports_it(
         metrics = client.get("/metrics").text
         assert 'gazer_drift_detected{endpoint="characters",version="1"}' in metrics
         assert "gazer_drift_effect" in metrics
+
+
+def test_a_version_registered_before_profiles_is_profiled_on_demand_from_its_app(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digits: tuple) -> None:
+    """characters-digits v1 has no profile (as every version before profiles): the drift
+    check rebuilds its held-out images from its lineage through the characters app."""
+    from gazer.catalog import app_for_model
+
+    model, _, fresh = digits
+    settings = settings_for(tmp_path)
+    monkeypatch.setenv("GAZER_HOME", str(settings.home))
+    registry = MemoryRegistry()
+    registry.register("characters-digits", model, tags={"characters.dataset": "digits"})
+    promote(registry, "characters-digits", 1)
+    assert app_for_model("characters-digits").name == "characters"  # type: ignore[union-attr]
+    db = Database(settings.runs_url)
+    storage = storage_from_settings(settings)
+    report = drift_report(db, storage, registry, "characters", "characters-digits")
+    assert report["profile"]["kind"] == "image" and report["profile"]["n"] > 100
+    assert registry.get_version("characters-digits", 1).tags["gazer.profile"] == \
+        profiles.profile_key("characters-digits", 1)
+    db.close()

@@ -24,6 +24,7 @@ from gazer.errors import InvalidInput
 from gazer.registry.gate import Gate, GateDecision, publish
 from gazer.registry.protocol import ModelVersion, Registry
 from gazer.settings import Settings, get_settings
+from gazer.storage.protocol import Storage
 from gazer.tracking.protocol import Tracker
 
 T = TypeVar("T")
@@ -146,8 +147,10 @@ class StepContext:
         self.log.info("gate for %s v%d: %s; %s", name, version.version,
                       "passed" if decision.passed else "failed", "; ".join(decision.reasons))
         if profile_inputs is not None:
-            key = store_profile(self.settings or get_settings(), name, version.version, model,
-                                profile_inputs)
+            from gazer.storage.resolve import storage_from_settings
+
+            key = store_profile(storage_from_settings(self.settings or get_settings()), name,
+                                version.version, model, profile_inputs)
             if key:
                 self.registry.set_version_tags(name, version.version, {"gazer.profile": key})
                 self.log.info("profile of %s v%d: %s", name, version.version, key)
@@ -160,11 +163,10 @@ class StepContext:
         return self.work_dir
 
 
-def store_profile(settings: Settings, name: str, version: int, model: Any,
+def store_profile(storage: Storage, name: str, version: int, model: Any,
                   inputs: Any) -> str | None:
     """Profile ``inputs`` and ``model``'s answers on them; store it; return its key."""
     from gazer.ml.profiles import build_profile, profile_key, vocabulary_of
-    from gazer.storage.resolve import storage_from_settings
 
     predicted = confidence = None
     if hasattr(model, "predict_proba"):  # a classifier: its answers and their confidence
@@ -175,7 +177,7 @@ def store_profile(settings: Settings, name: str, version: int, model: Any,
     if profile is None:
         return None
     key = profile_key(name, version)
-    storage_from_settings(settings).write_bytes(key, profile.to_json().encode())
+    storage.write_bytes(key, profile.to_json().encode())
     return key
 
 

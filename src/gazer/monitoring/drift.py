@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, text
 
+from gazer.catalog import app_for_model
+from gazer.core.context import store_profile
 from gazer.db import Database, DriftReportRow
-from gazer.errors import InvalidInput, NotFound
+from gazer.errors import GazerError, InvalidInput, NotFound
 from gazer.ml.drift import Window, compare
 from gazer.ml.profiles import VECTORS, Profile, first_text, profile_key
 from gazer.monitoring.datasets import parse_since
@@ -106,14 +108,31 @@ def _text_of(body: str) -> str | None:
     return None
 
 
-def load_profile(storage: Storage, registry: Registry, model: str,
-                 version: int) -> Profile | None:
-    """The version's stored profile (``None`` when it has none)."""
-    tags = registry.get_version(model, version).tags
-    key = tags.get("gazer.profile") or profile_key(model, version)
-    if not storage.exists(key):
+def load_profile(storage: Storage, registry: Registry, model: str, version: int,
+                 on_demand: bool = False) -> Profile | None:
+    """The version's stored profile; with ``on_demand``, one made now for a version
+    registered before profiles existed, from its app's data (``None`` when neither)."""
+    found = registry.get_version(model, version)
+    key = found.tags.get("gazer.profile") or profile_key(model, version)
+    if storage.exists(key):
+        return Profile.from_json(storage.read_bytes(key).decode())
+    if not on_demand:
         return None
-    return Profile.from_json(storage.read_bytes(key).decode())
+    app = app_for_model(model)
+    if app is None or app.profile_inputs is None:
+        return None
+    log.info("profiling %s v%d from its app's data (registered before profiles)", model,
+             version)
+    try:
+        inputs = app.profile_inputs(found)
+    except GazerError as exc:  # its data is gone (a dataset folder, a package): say so
+        log.warning("cannot rebuild the validation data of %s v%d: %s", model, version, exc)
+        return None
+    made = store_profile(storage, model, version, registry.load_model(model, version), inputs)
+    if made is None:
+        return None
+    registry.set_version_tags(model, version, {"gazer.profile": made})
+    return Profile.from_json(storage.read_bytes(made).decode())
 
 
 def drift_report(db: Database, storage: Storage, registry: Registry, endpoint: str,
@@ -126,14 +145,14 @@ def drift_report(db: Database, storage: Storage, registry: Registry, endpoint: s
             raise NotFound(f"model {model!r} has no champion to compare production with")
         version = champion.version
     since, last = parse_window(window)
-    profile = load_profile(storage, registry, model, version)
+    profile = load_profile(storage, registry, model, version, on_demand=True)
     base = {"endpoint": endpoint, "model": model, "version": version, "at": time.time(),
             "window": {"since": since, "last": last}}
     if profile is None:
         out = {**base, "drifted": None, "drivers": [], "n_window": 0, "features": [],
-               "detail": f"{model} v{version} has no reference profile: it was registered "
-                         f"before profiles existed, or by a pipeline that gives none; retrain "
-                         f"it (gazer run ...) to make one"}
+               "detail": f"{model} v{version} has no reference profile: its pipeline gives "
+                         f"none and its app cannot rebuild its validation data; retrain it "
+                         f"with profile_inputs= in publish to make one"}
     else:
         found = read_window(db, endpoint, version, since, last)
         report = compare(profile, found, alpha=alpha)

@@ -331,6 +331,22 @@ def _smoke(model: Any) -> str:
     return f"top-3 for a test digit {ds.labels[0]}: {model.top_k(ds.images[0])}"
 
 
+def _profile_inputs(version: Any) -> np.ndarray:
+    """A version's held-out images rebuilt from its lineage (the dataset it names, split as
+    the pipeline's defaults split it), framed as uploads: its drift reference."""
+    ds = load_dataset(version.tags.get("characters.dataset", "digits"))  # nosec B615 # gazer's own dataset plug-ins, not the Hugging Face hub
+    _, _, x_val, _, x_test, _ = split.fn(
+        ds.images, ds.labels, *(_official(ds)), balance={})
+    return as_served(np.concatenate([x_val, x_test]),
+                     ImageTransform.for_shape(*ds.images.shape[1:]))
+
+
+def _official(ds: Any) -> tuple[np.ndarray, np.ndarray]:
+    if ds.test_images is None:
+        return np.zeros((0, *ds.images.shape[1:]), np.uint8), np.zeros(0, np.int64)
+    return ds.test_images, ds.test_labels
+
+
 @register_app(
     "characters",
     description="Handwritten characters: logistic regression vs decision tree vs a small CNN, "
@@ -341,6 +357,7 @@ def _smoke(model: Any) -> str:
     smoke=_smoke,
     mount=mount,
     page="/apps/characters",
+    profile_inputs=_profile_inputs,
 )
 def build() -> Pipeline:
     return Pipeline(

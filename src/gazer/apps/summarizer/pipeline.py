@@ -128,6 +128,9 @@ def _smoke(model: Any) -> str:
     smoke=_smoke,
     mount=mount,
     page="/apps/summarizer",
+    profile_inputs=lambda _version: load_corpus(
+        current_settings().home.resolve() / "cache" / "vader")["text"].sample(
+        frac=1.0, random_state=0).head(1000).to_numpy(dtype=object),
 )
 def build_pipeline() -> Pipeline:
     return Pipeline("summarizer", [corpus, build, evaluate, register],

@@ -315,6 +315,9 @@ def _smoke(model: Any) -> str:
     smoke=_smoke,
     mount=mount,
     page="/apps/wordpredict",
+    profile_inputs=lambda version: word_windows(load_corpus(
+        version.tags.get("wordpredict.corpus", "ca-help"),
+        cache=str(current_settings().home.resolve() / "cache" / "wordpredict")).lines("valid")),
 )
 def build() -> Pipeline:
     return Pipeline("wordpredict", [corpus, preprocess, validate, train, evaluate, register],
