@@ -57,17 +57,15 @@ def _first_image(x: np.ndarray) -> np.ndarray:
 
 
 def pixel_vector(image: np.ndarray) -> np.ndarray:
-    """``image`` area-resampled to 8x8, as 64 float32 values."""
+    """``image`` averaged onto an 8x8 grid (each pixel in the cell its centre falls in), as
+    64 float32 values."""
     h, w = image.shape
-    rows = np.linspace(0, h, GRID + 1).astype(int)
-    cols = np.linspace(0, w, GRID + 1).astype(int)
-    out = np.zeros((GRID, GRID), dtype=np.float32)
-    for i in range(GRID):
-        for j in range(GRID):
-            block = image[rows[i]:max(rows[i + 1], rows[i] + 1),
-                          cols[j]:max(cols[j + 1], cols[j] + 1)]
-            out[i, j] = block.mean() if block.size else 0.0
-    return out.reshape(-1)
+    rows = np.minimum(np.arange(h) * GRID // h, GRID - 1)
+    cols = np.minimum(np.arange(w) * GRID // w, GRID - 1)
+    sums = np.zeros((GRID, GRID), dtype=np.float64)
+    np.add.at(sums, (rows[:, None], cols[None, :]), image)
+    counts = np.outer(np.bincount(rows, minlength=GRID), np.bincount(cols, minlength=GRID))
+    return (sums / np.maximum(counts, 1)).astype(np.float32).reshape(-1)
 
 
 def image_features(image: np.ndarray) -> dict[str, float]:
