@@ -44,6 +44,60 @@ app.add_typer(predictions_app, name="predictions")
 app.add_typer(monitor_app, name="monitor")
 feedback_app = typer.Typer(help="Feedback users gave on answers.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
+policies_app = typer.Typer(help="Retraining policies: when to retrain an app's model and "
+                                "what to do with the result.", no_args_is_help=True)
+app.add_typer(policies_app, name="policies")
+
+
+@policies_app.command("list")
+def policies_list() -> None:
+    """Every policy, from the apps' own files and yours (later files win)."""
+    from gazer.triggers.policies import load_policies, policy_files
+
+    settings = _settings()
+    files = policy_files(settings)
+    table = Table("policy", "app", "endpoint", "triggers", "action", "limits")
+    for p in load_policies(files).values():
+        table.add_row(p.name, p.app, p.endpoint,
+                      ", ".join(t.kind for t in p.triggers),
+                      f"canary {p.action.canary_weight}"
+                      + (f", feedback {p.action.feedback_window}" if p.action.feedback_param
+                         else ""),
+                      f"one per {p.limits.min_interval}" + (", dry run" if p.limits.dry_run
+                                                            else ""))
+    out.print(table)
+    echo("from: " + ", ".join(str(f) for f in files if f.is_file()))
+
+
+@policies_app.command("tick")
+def policies_tick(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide, record, act on nothing.")]
+    = False,
+) -> None:
+    """Evaluate every policy once now (gazer watch does this on its own) and act."""
+    from gazer.triggers.policies import engine_for
+
+    with _services() as services:
+        for d in engine_for(services).tick(dry_run=True if dry_run else None):
+            echo(f"{d.policy}: {d.kind}: {d.reason}")
+
+
+@monitor_app.command("decisions")
+def monitor_decisions(
+    policy: Annotated[str | None, typer.Argument(help="One policy (default: all).")] = None,
+    n: Annotated[int, typer.Option("-n", min=1, help="How many, newest first.")] = 20,
+) -> None:
+    """What the retraining policies decided, fired or not, and why."""
+    from gazer.triggers.policies import decisions
+
+    with _services() as services:
+        rows = decisions(services.db, policy, n)
+    table = Table("at (UTC)", "policy", "decision", "version", "why")
+    for d in rows:
+        table.add_row(dt.datetime.fromtimestamp(d["at"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                      d["policy"], d["kind"], f"v{d['version']}" if d["version"] else "-",
+                      d["reason"])
+    out.print(table)
 
 
 @feedback_app.command("export")
@@ -539,8 +593,13 @@ def watch_cmd(
             echo(f"{len(handled)} object(s) or schedule(s) handled")
             return
         drift = _drift_schedule(services)
+        from gazer.triggers.policies import PolicyClock, engine_for
+
+        policies = PolicyClock(engine_for(services), services.settings.runs.policy_interval_s,
+                               echo)
         try:
-            watch_forever(lambda: watcher.scan_once() + scheduler.fire_due(), interval, echo)
+            watch_forever(lambda: watcher.scan_once() + scheduler.fire_due()
+                          + [d for d in policies() if d.fired], interval, echo)
         finally:
             if drift is not None:
                 drift.stop()

@@ -82,11 +82,15 @@ class Services:
         resume: str | None = None,
         executor: str | Executor | None = None,
         echo: Echo | None = None,
+        auto_promote: bool = True,
     ) -> RunRecord:
         """Run ``pipeline`` (or resume run ``resume``); raises ``RunFailed`` unless it
-        succeeded, with the stored run on the exception."""
+        succeeded, with the stored run on the exception. Without ``auto_promote`` the
+        versions it publishes become challengers even when their gate passes."""
         pipe = get_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
-        return run_once(pipe, params, settings=self.settings, resume=resume,
+        settings = self.settings if auto_promote else self.settings.model_copy(update={
+            "runs": self.settings.runs.model_copy(update={"auto_promote": False})})
+        return run_once(pipe, params, settings=settings, resume=resume,
                         executor=executor, echo=echo, store=self.runs, storage=self.storage,
                         tracker=self.tracker, registry=self.registry)
 

@@ -30,6 +30,11 @@ class RunsSettings(BaseModel):
     """The run store: any SQLAlchemy URL (SQLite by default, PostgreSQL works unchanged)."""
 
     url: str | None = None
+    # a version that passes its gate becomes champion; False: challenger, for a canary (a
+    # retraining policy's runs)
+    auto_promote: bool = True
+    # seconds between ticks of the retraining policies inside ``gazer watch``
+    policy_interval_s: float = Field(default=300.0, gt=0)
 
 
 class TrackingSettings(BaseModel):

@@ -143,6 +143,7 @@ class StepContext:
             self.registry, name, model, metrics, gate,
             tracker=self.tracker, tracking_run_id=self.tracking_run_id, lineage=tags,
             input_example=input_example,
+            auto_promote=(self.settings or get_settings()).runs.auto_promote,
         )
         self.log.info("gate for %s v%d: %s; %s", name, version.version,
                       "passed" if decision.passed else "failed", "; ".join(decision.reasons))

@@ -16,6 +16,7 @@ from gazer.db.tables import (
     FeedbackHistoryRow,
     FeedbackRow,
     LedgerRow,
+    PolicyDecisionRow,
     PredictionHistogramRow,
     PredictionMinuteRow,
     PredictionRow,
@@ -27,7 +28,7 @@ from gazer.db.tables import (
 
 __all__ = [
     "Base", "ChunkRow", "Database", "DriftReportRow", "EndpointEnergyRow", "FeedbackHistoryRow",
-    "FeedbackRow", "LedgerRow", "PredictionHistogramRow", "PredictionMinuteRow", "PredictionRow",
-    "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
+    "FeedbackRow", "LedgerRow", "PolicyDecisionRow", "PredictionHistogramRow",
+    "PredictionMinuteRow", "PredictionRow", "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
     "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
 ]

@@ -250,3 +250,18 @@ class DriftReportRow(Base):
     n_window: Mapped[int] = mapped_column(Integer)
     drivers: Mapped[str] = mapped_column(Text)  # comma-separated feature names
     report: Mapped[str] = mapped_column(Text)  # the whole report, JSON
+
+
+class PolicyDecisionRow(Base):
+    """One decision of a retraining policy, fired or not (``gazer.triggers.policies``)."""
+
+    __tablename__ = "gazer_policy_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    policy: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    fired: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    evidence: Mapped[str] = mapped_column(Text)  # JSON

@@ -114,8 +114,10 @@ def publish(
     tracking_run_id: str | None = None,
     lineage: Mapping[str, str] | None = None,
     input_example: Any = None,
+    auto_promote: bool = True,
 ) -> tuple[ModelVersion, GateDecision]:
-    """Register ``model``, decide with ``gate``, alias it champion or challenger."""
+    """Register ``model``, decide with ``gate``, alias it champion or challenger. Without
+    ``auto_promote`` a version that passes becomes challenger too, for a canary to decide."""
     champion = registry.find_alias(name, CHAMPION)
     decision = gate.decide(metrics, champion.metrics if champion else None, model)
     tags = {"gazer.git_commit": git_commit(), **(lineage or {}),
@@ -123,7 +125,7 @@ def publish(
             "gazer.gate_reasons": " | ".join(decision.reasons)[:4900]}
     version = registry.register(name, model, tracking_run_id=tracking_run_id, metrics=metrics,
                                 tags=tags, input_example=input_example)
-    if decision.passed:
+    if decision.passed and auto_promote:
         promote(registry, name, version.version, reason="gate passed")
     else:
         registry.set_alias(name, CHALLENGER, version.version)

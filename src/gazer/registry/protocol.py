@@ -14,6 +14,12 @@ EXAMPLE_TAG = "gazer.input_example"
 _EXAMPLE_LIMIT = 4000
 
 
+# A model's desired traffic, set by a retraining policy (``gazer.triggers.policies``) and
+# applied by every server following the model (``Endpoint.apply_traffic_tags``).
+TRAFFIC_POLICY_TAG = "gazer.traffic.policy"
+TRAFFIC_WEIGHT_TAG = "gazer.traffic.canary_weight"
+
+
 def encode_example(example: Any) -> str | None:
     """A small input example as JSON (``columns`` + ``data``), or ``None`` if too big."""
     if example is None:

@@ -8,7 +8,12 @@ import logging
 import time
 from typing import Any
 
-from gazer.registry.protocol import CHALLENGER, Registry
+from gazer.registry.protocol import (
+    CHALLENGER,
+    TRAFFIC_POLICY_TAG,
+    TRAFFIC_WEIGHT_TAG,
+    Registry,
+)
 from gazer.serving.model import load_served_model
 from gazer.serving.slot import ModelSlot
 from gazer.settings import EndpointSettings
@@ -56,6 +61,28 @@ class Endpoint:
 
     def slot(self, role: str) -> ModelSlot:
         return self.champion if role == "champion" else self.challenger
+
+    def apply_traffic_tags(self) -> bool:
+        """Take the policy and canary weight a retraining policy set on the model's registry
+        tags (``gazer.traffic.*``); True when they changed this endpoint."""
+        try:
+            tags = self.registry.model_tags(self.config.model_name)
+        except Exception:  # a model not registered yet has no tags: nothing to apply
+            return False
+        policy = tags.get(TRAFFIC_POLICY_TAG)
+        if policy not in ("champion", "canary", "shadow"):
+            return False
+        try:
+            weight = float(tags.get(TRAFFIC_WEIGHT_TAG, self.config.canary_weight))
+        except ValueError:
+            weight = self.config.canary_weight
+        weight = min(1.0, max(0.0, weight))
+        if (policy, weight) == (self.config.policy, self.config.canary_weight):
+            return False
+        log.info("endpoint %s: traffic %s at %.2f from the registry tags of %s", self.name,
+                 policy, weight, self.config.model_name)
+        self.config = self.config.model_copy(update={"policy": policy, "canary_weight": weight})
+        return True
 
     def roles(self) -> list[tuple[str, str]]:
         """(role, alias) pairs this endpoint keeps loaded under its policy."""

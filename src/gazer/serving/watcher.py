@@ -37,6 +37,7 @@ class RegistryWatcher:
         events: list[SwapEvent] = []
         with self._lock:
             for endpoint in self.endpoints:
+                endpoint.apply_traffic_tags()
                 for role, alias in endpoint.roles():
                     event = endpoint.follow(role, alias)
                     if event is not None:
