@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -44,6 +45,54 @@ app.add_typer(predictions_app, name="predictions")
 app.add_typer(monitor_app, name="monitor")
 feedback_app = typer.Typer(help="Feedback users gave on answers.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
+data_app = typer.Typer(help="Dataset versions runs read: list them, get one back.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("versions")
+def data_versions(
+    name: Annotated[str | None, typer.Argument(help="A dataset name (default: list names).")]
+    = None,
+) -> None:
+    """Every version of a dataset with the runs that read it and the models they made."""
+    from gazer.core.datasets import names, produced, versions
+
+    with _services() as services:
+        if name is None:
+            for found in names(services.db):
+                echo(found)
+            return
+        found_versions = versions(services.db, name)
+        if not found_versions:
+            raise typer.BadParameter(f"no dataset named {name!r} was read by a run; known: "
+                                     f"{', '.join(names(services.db)) or 'none'}")
+        made = produced(services.registry, {r["run_id"] for v in found_versions
+                                            for r in v.runs})
+    table = Table("version (sha256)", "first seen (UTC)", "rows", "kept", "runs", "models")
+    for v in found_versions:
+        runs = sorted({r["run_id"] for r in v.runs})
+        table.add_row(v.digest[:16], dt.datetime.fromtimestamp(v.first_seen, dt.UTC)
+                      .strftime("%Y-%m-%d %H:%M"), str(v.rows) if v.rows is not None else "-",
+                      "yes" if v.key else "no (source: " + v.source[:60] + ")",
+                      ", ".join(r[:8] for r in runs),
+                      ", ".join(m for r in runs for m in made.get(r, [])) or "-")
+    out.print(table)
+
+
+@data_app.command("checkout")
+def data_checkout(
+    version: Annotated[str, typer.Argument(help="A version's digest (6+ characters).")],
+    folder: Annotated[Path, typer.Argument(help="Where to restore it.")],
+) -> None:
+    """Restore a dataset version's content, as the run read it."""
+    from gazer.core.datasets import checkout
+
+    with _services() as services:
+        target = checkout(services.db, services.storage, version, folder)
+    echo(f"restored {target}")
+
+
 policies_app = typer.Typer(help="Retraining policies: when to retrain an app's model and "
                                 "what to do with the result.", no_args_is_help=True)
 app.add_typer(policies_app, name="policies")

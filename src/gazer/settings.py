@@ -35,6 +35,9 @@ class RunsSettings(BaseModel):
     auto_promote: bool = True
     # seconds between ticks of the retraining policies inside ``gazer watch``
     policy_interval_s: float = Field(default=300.0, gt=0)
+    # datasets a run reads are kept in storage by content hash (gazer data versions/checkout)
+    keep_datasets: bool = True
+    keep_datasets_max_mb: float = Field(default=512.0, ge=0)
 
 
 class TrackingSettings(BaseModel):

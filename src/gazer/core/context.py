@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gazer.core.datasets import keep
 from gazer.core.progress import Progress
 from gazer.core.steplog import step_logger
 from gazer.data.versions import describe_schema, hash_dataset
+from gazer.db import open_database
 from gazer.errors import InvalidInput
 from gazer.registry.gate import Gate, GateDecision, publish
 from gazer.registry.protocol import ModelVersion, Registry
@@ -44,6 +46,7 @@ class StepContext:
     work_dir: Path | None = None
     registry: Registry | None = None
     settings: Settings | None = None
+    storage: Storage | None = None  # the run's storage (datasets read are kept there)
 
     @property
     def log(self) -> logging.Logger:
@@ -101,6 +104,7 @@ class StepContext:
         digest = hash_dataset(data)
         schema, rows = describe_schema(data)
         self.datasets[name] = digest
+        self._keep_dataset(data, name, digest, source, context, rows)
         if self.tracking:
             self.tracker.log_dataset(  # type: ignore[union-attr]
                 self.tracking_run_id,  # type: ignore[arg-type]
@@ -156,6 +160,22 @@ class StepContext:
                 self.registry.set_version_tags(name, version.version, {"gazer.profile": key})
                 self.log.info("profile of %s v%d: %s", name, version.version, key)
         return version, decision
+
+    def _keep_dataset(self, data: Any, name: str, digest: str, source: str, context: str,
+                      rows: int | None) -> None:
+        """Record the version in the run's database and keep its content (``gazer data
+        versions``, ``gazer data checkout``); nothing outside a run."""
+        settings = self.settings
+        if self.run_id == "detached" or settings is None or not settings.runs.keep_datasets:
+            return
+        db, owned = open_database(settings.runs_url)
+        try:
+            keep(db, self.storage, data, name=name, digest=digest, run_id=self.run_id,
+                 step=self.step, source=source or name, context=context, rows=rows,
+                 keep_max_mb=settings.runs.keep_datasets_max_mb)
+        finally:
+            if owned:
+                db.close()
 
     def scratch_dir(self) -> Path:
         if self.work_dir is None:

@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from gazer.core.artifacts import ArtifactRef
+from gazer.core.datasets import carry
 from gazer.core.executors.protocol import Executor
 from gazer.core.executors.resolve import open_executor
 from gazer.core.pipeline import Pipeline
@@ -258,6 +259,9 @@ class Runner:
         self.store.save_step(run_id, name, status=SUCCEEDED, cache_key=key, cached=True,
                              started_at=now, finished_at=now, outputs=found, attempts=0,
                              error=None, traceback=None)
+        db = getattr(self.store, "db", None)
+        if db is not None and self.settings.runs.keep_datasets:
+            carry(db, key, name, run_id)  # the datasets it read are this run's too
         self.echo(f"  ↺ {name} (cache hit)")
         return outputs
 

@@ -75,6 +75,7 @@ def execute_task(task: StepTask) -> StepResult:
     try:
         with capture_output(task.log_path):
             storage = _live(task.storage)
+            ctx.storage = storage
             while True:
                 attempts += 1
                 ctx.attempt = attempts

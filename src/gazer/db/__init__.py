@@ -11,6 +11,7 @@ from gazer.db.database import (
 from gazer.db.tables import (
     Base,
     ChunkRow,
+    DatasetVersionRow,
     DriftReportRow,
     EndpointEnergyRow,
     FeedbackHistoryRow,
@@ -27,8 +28,8 @@ from gazer.db.tables import (
 )
 
 __all__ = [
-    "Base", "ChunkRow", "Database", "DriftReportRow", "EndpointEnergyRow", "FeedbackHistoryRow",
-    "FeedbackRow", "LedgerRow", "PolicyDecisionRow", "PredictionHistogramRow",
+    "Base", "ChunkRow", "Database", "DatasetVersionRow", "DriftReportRow", "EndpointEnergyRow",
+    "FeedbackHistoryRow", "FeedbackRow", "LedgerRow", "PolicyDecisionRow", "PredictionHistogramRow",
     "PredictionMinuteRow", "PredictionRow", "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
     "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
 ]

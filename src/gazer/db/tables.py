@@ -265,3 +265,20 @@ class PolicyDecisionRow(Base):
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     evidence: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class DatasetVersionRow(Base):
+    """A dataset version a run read, and where its content is kept (``gazer.data.store``)."""
+
+    __tablename__ = "gazer_dataset_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(String(40))
+    rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    key: Mapped[str | None] = mapped_column(String(500), nullable=True)  # None: not kept
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
