@@ -114,3 +114,22 @@ def test_a_failing_check_blocks_promotion_with_its_reason(registry: Registry) ->
 def test_gate_metric_must_be_present() -> None:
     with pytest.raises(InvalidInput, match="gate metric 'accuracy' missing"):
         Gate("accuracy").decide({"f1": 0.3}, None)
+
+
+def test_an_absolute_floor_holds_with_or_without_a_champion(registry: Registry) -> None:
+    gate = Gate("accuracy", "max", floor=0.35)  # the word-prediction seed's success bar
+    low, decision = publish(registry, "clf", _model(), {"accuracy": 0.30}, gate)
+    assert not decision.passed and low.aliases == (CHALLENGER,)
+    assert "floor: accuracy 0.3 must be at least 0.35: FAIL" in decision.reasons
+    high, decision = publish(registry, "clf", _model(), {"accuracy": 0.40}, gate)
+    assert decision.passed and CHAMPION in high.aliases
+    loss = Gate("loss", "min", floor=1.0).decide({"loss": 1.5}, {"loss": 2.0})
+    assert not loss.passed and "must be at most 1" in loss.reasons[-1]
+
+
+def test_without_auto_promote_a_passing_version_becomes_challenger(registry: Registry) -> None:
+    first, _ = publish(registry, "clf", _model(), {"accuracy": 0.8}, Gate("accuracy"))
+    second, decision = publish(registry, "clf", _model(), {"accuracy": 0.9}, Gate("accuracy"),
+                               auto_promote=False)
+    assert decision.passed and second.aliases == (CHALLENGER,)
+    assert registry.get_version("clf", CHAMPION).version == first.version

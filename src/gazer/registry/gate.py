@@ -49,12 +49,15 @@ class GateDecision:
 
 @dataclasses.dataclass(frozen=True)
 class Gate:
-    """Promote when ``metric`` beats the champion's by ``margin`` in ``direction``."""
+    """Promote when ``metric`` beats the champion's by ``margin`` in ``direction``, and
+    reaches the absolute ``floor`` when one is set (at least it for ``max``, at most it for
+    ``min``), with or without a champion."""
 
     metric: str
     direction: Literal["max", "min"] = "max"
     margin: float = 0.0
     checks: Sequence[Check] = ()
+    floor: float | None = None
 
     def decide(
         self,
@@ -85,6 +88,12 @@ class Gate:
                 passed = False
                 reasons.append(f"{self.metric} {value:.4g} vs champion {best:.4g}: not {word} "
                                f"by more than the margin {self.margin:g}")
+        if self.floor is not None:
+            reached = value >= self.floor if self.direction == "max" else value <= self.floor
+            passed = passed and reached
+            word = "at least" if self.direction == "max" else "at most"
+            reasons.append(f"floor: {self.metric} {value:.4g} must be {word} {self.floor:g}: "
+                           f"{'pass' if reached else 'FAIL'}")
         for check in self.checks:
             ok, why = _run_check(check, model)
             passed = passed and ok

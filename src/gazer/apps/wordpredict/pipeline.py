@@ -275,10 +275,11 @@ Licence: the LibreOffice help is MPL-2.0; see /usr/share/doc/libreoffice-help-ca
 @step(outputs="decision")
 def register(model: WordPredictor, metrics: Metrics, history: dict[str, Any],
              corpus_info: dict[str, Any], margin: float = 0.0,
-             min_behaviour: float = 0.5) -> dict[str, Any]:
-    """Champion if test accuracy beats the champion's and enough behaviour tests pass."""
+             min_behaviour: float = 0.5, min_accuracy: float = 0.0) -> dict[str, Any]:
+    """Champion if test accuracy beats the champion's, reaches ``min_accuracy`` (the seed's
+    success bar was 0.35), and enough behaviour tests pass."""
     ctx = current()
-    gate = Gate("accuracy", "max", margin, checks=[
+    gate = Gate("accuracy", "max", margin, floor=min_accuracy or None, checks=[
         Check("behaviour", lambda _m: (
             metrics["behaviour_pass_rate"] >= min_behaviour,
             f"{metrics['behaviour_pass_rate']:.0%} of behaviour tests passed "
