@@ -75,7 +75,7 @@ def read_window(db: Database, endpoint: str, version: int | None, since: float |
                 answers.append(answer)
             if conf is not None:
                 confidence.append(conf)
-        picked = sorted(random.Random(seed).sample(ids, min(sample, len(ids))))
+        picked = sorted(random.Random(seed).sample(ids, min(sample, len(ids))))  # nosec B311 # a sample for statistics, not a secret
         vectors: list[list[float]] = []
         texts: list[str] = []
         for i in range(0, len(picked), 500):
