@@ -237,6 +237,32 @@ def test_drift_page_shows_the_verdict_features_and_plots(browser: Any, tmp_path:
 
 
 @pytest.mark.integration
+def test_policies_page_lists_policies_and_their_decisions(browser: Any, tmp_path: Path) -> None:
+    from gazer.db import Database
+    from gazer.triggers.policies import Decision, record
+
+    settings = settings_for(tmp_path)
+    db = Database(settings.runs_url)
+    record(db, Decision("characters-feedback", "idle", False, "no trigger fired"))
+    record(db, Decision("characters-feedback", "retrained", True,
+                        "50 new labelled answers; v2 passed its gate and is live as a canary",
+                        version=2))
+    db.close()
+    with live_server(create_app(settings, registry=registry_with(1), endpoints=[])) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/operator")
+        page.click("nav a:text('Policies')")
+        page.wait_for_selector("#decisions tbody tr:nth-child(2)", timeout=15_000)
+        assert "characters-feedback" in page.locator("#policies tbody").inner_text()
+        rows = page.locator("#decisions tbody tr").all_inner_texts()
+        assert "retrained" in rows[0] and "v2" in rows[0] and "idle" in rows[1]
+        page.check("#fired-only")
+        assert page.locator("#decisions tbody tr").count() == 1
+        assert page.locator("#error").inner_text() == ""
+        page.close()
+
+
+@pytest.mark.integration
 def test_enrichment_page_asks_for_a_key_once_runs_sql_shows_the_chart_and_marks_rows(
     browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

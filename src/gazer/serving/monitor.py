@@ -16,6 +16,8 @@ from gazer.serving.auth import require
 from gazer.serving.contract import errors
 from gazer.serving.endpoint import Endpoint
 from gazer.serving.inference import state_of
+from gazer.triggers.policies import decisions as policy_decisions
+from gazer.triggers.policies import load_policies, policy_files
 
 router = APIRouter(tags=["monitoring"], dependencies=[require("predict")])
 DAYS = Query(7.0, gt=0, le=366, description="The window: this many days back from now")
@@ -112,3 +114,18 @@ def drift_history_route(name: str, request: Request,
     """The endpoint's recorded drift checks, newest first."""
     state = state_of(request)
     return drift_history(state.services.db, state.endpoint(name).name, limit)
+
+
+@router.get("/api/policies", responses=errors())
+def policies_route(request: Request) -> list[dict[str, Any]]:
+    """Every retraining policy this server knows (the apps' files and the user's)."""
+    state = state_of(request)
+    found = load_policies(policy_files(state.settings))
+    return [p.model_dump() for p in found.values()]
+
+
+@router.get("/api/policies/decisions", responses=errors())
+def decisions_route(request: Request, policy: str | None = Query(None, max_length=200),
+                    limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """What the retraining policies decided, fired or not, and why, newest first."""
+    return policy_decisions(state_of(request).services.db, policy, limit)

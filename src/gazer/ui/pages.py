@@ -69,6 +69,11 @@ def mount_monitoring(app: FastAPI) -> None:
             "window": request.app.state.gazer.settings.serving.drift_window})
 
 
+    @app.get("/policies", response_class=HTMLResponse, include_in_schema=False)
+    def policies(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "policies.html", {})
+
+
 def _shown(status: dict[str, Any], locked: bool) -> dict[str, Any]:
     """An endpoint's status for a page: only its name and model when keys guard the data
     (the page's script then fills in versions and state with the tab's key)."""
