@@ -130,6 +130,7 @@ class StepContext:
         lineage: Mapping[str, str] | None = None,
         input_example: Any = None,
         profile_inputs: Any = None,
+        champion_metrics: Mapping[str, float] | None = None,
     ) -> tuple[ModelVersion, GateDecision]:
         """Register ``model`` with lineage tags and let ``gate`` decide its alias.
 
@@ -148,6 +149,7 @@ class StepContext:
             tracker=self.tracker, tracking_run_id=self.tracking_run_id, lineage=tags,
             input_example=input_example,
             auto_promote=(self.settings or get_settings()).runs.auto_promote,
+            champion_metrics=champion_metrics,
         )
         self.log.info("gate for %s v%d: %s; %s", name, version.version,
                       "passed" if decision.passed else "failed", "; ".join(decision.reasons))

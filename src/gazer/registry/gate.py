@@ -124,11 +124,16 @@ def publish(
     lineage: Mapping[str, str] | None = None,
     input_example: Any = None,
     auto_promote: bool = True,
+    champion_metrics: Mapping[str, float] | None = None,
 ) -> tuple[ModelVersion, GateDecision]:
     """Register ``model``, decide with ``gate``, alias it champion or challenger. Without
-    ``auto_promote`` a version that passes becomes challenger too, for a canary to decide."""
+    ``auto_promote`` a version that passes becomes challenger too, for a canary to decide.
+    ``champion_metrics``: the champion measured on this run's own test data, when the caller
+    re-scored it, instead of the figures it was registered with."""
     champion = registry.find_alias(name, CHAMPION)
-    decision = gate.decide(metrics, champion.metrics if champion else None, model)
+    against = champion_metrics if champion is not None and champion_metrics is not None \
+        else (champion.metrics if champion else None)
+    decision = gate.decide(metrics, against, model)
     tags = {"gazer.git_commit": git_commit(), **(lineage or {}),
             "gazer.gate": "passed" if decision.passed else "failed",
             "gazer.gate_reasons": " | ".join(decision.reasons)[:4900]}

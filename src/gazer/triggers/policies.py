@@ -341,9 +341,12 @@ class PolicyEngine:
 
     def _judge(self, policy: Policy, model: str, version: int) -> Decision:
         champion = self.registry.find_alias(model, CHAMPION)
+        # the canary's own life: traffic before it went live has no split to check
+        started = _last(self.db, policy.name, ("retrained",))
+        since = started["at"] if started else None
         readout = ab_readout(self.db, policy.endpoint, champion.version if champion else None,
                              version, "canary", policy.action.canary_weight,
-                             days=policy.action.days)
+                             since=since, days=policy.action.days)
         verdict = readout.get("verdict", {})
         evidence = {"readout": {k: readout.get(k) for k in ("champion", "challenger",
                                                             "verdict", "sample_ratio")}}

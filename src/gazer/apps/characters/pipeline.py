@@ -75,14 +75,19 @@ def feedback_examples(spec: str, class_names: tuple[str, ...], shape: tuple[int,
 
 
 @step(outputs=(*ARRAYS, "meta"))
-def importer(dataset: str = "digits", folder: str = "", feedback: str = "") -> tuple[Any, ...]:
+def importer(dataset: str = "digits", folder: str = "", feedback: str = "",
+             exclude: str = "") -> tuple[Any, ...]:
     """Load a dataset through its plug-in and record its version (content hash).
 
     ``feedback=characters@7d`` adds the drawings users corrected on that endpoint in the
-    last 7 days (see ``gazer.monitoring.datasets``) to the training images.
+    last 7 days (see ``gazer.monitoring.datasets``) to the training images. ``exclude``
+    (class names, comma-separated) leaves those classes out of the dataset itself, as a
+    dataset that lacks them would (feedback may still bring them in).
     """
     ds = load_dataset(dataset, **({"folder": folder} if folder else {}))  # nosec B615 # gazer's own dataset plug-ins, not the Hugging Face hub
     ctx = current()
+    if exclude:
+        ds = _without(ds, {c.strip() for c in exclude.split(",") if c.strip()})
     if feedback:
         extra, extra_labels, version = feedback_examples(feedback, tuple(ds.class_names),
                                                          ds.image_shape)
@@ -99,9 +104,25 @@ def importer(dataset: str = "digits", folder: str = "", feedback: str = "") -> t
           f"{0 if ds.test_images is None else len(ds.test_images)} official test images")
     empty = np.zeros((0, *ds.image_shape), dtype=np.uint8)
     meta = {"dataset": dataset, "class_names": list(ds.class_names), "version": ds.version,
-            "source": ds.source}
+            "source": ds.source, "excluded": sorted(c.strip() for c in exclude.split(",")
+                                                   if c.strip())}
     return (ds.images, ds.labels, ds.test_images if ds.test_images is not None else empty,
             ds.test_labels if ds.test_labels is not None else np.zeros(0, dtype=np.int64), meta)
+
+
+def _without(ds: Any, names: set[str]) -> Any:
+    unknown = names - set(ds.class_names)
+    if unknown:
+        raise InvalidInput(f"exclude names classes {sorted(unknown)} that {ds.name} does not "
+                           f"have; it has {', '.join(ds.class_names)}")
+    drop = [ds.class_names.index(n) for n in names]
+    keep = ~np.isin(ds.labels, drop)
+    test_keep = None if ds.test_labels is None else ~np.isin(ds.test_labels, drop)
+    print(f"excluded classes {', '.join(sorted(names))}: {int((~keep).sum())} images")
+    return dataclasses.replace(
+        ds, images=ds.images[keep], labels=ds.labels[keep],
+        test_images=None if test_keep is None else ds.test_images[test_keep],
+        test_labels=None if test_keep is None else ds.test_labels[test_keep])
 
 
 def _dataset(images: Any, labels: Any, test_images: Any, test_labels: Any,
@@ -116,7 +137,8 @@ def _dataset(images: Any, labels: Any, test_images: Any, test_labels: Any,
 def validate(images: Any, labels: Any, test_images: Any, test_labels: Any,
              meta: dict[str, Any]) -> dict[str, Any]:
     """Schema checks (shape, dtype, pixels, labels, no empty class); a failure stops the run."""
-    report = validate_dataset(_dataset(images, labels, test_images, test_labels, meta))
+    report = validate_dataset(_dataset(images, labels, test_images, test_labels, meta),
+                              tuple(meta.get("excluded", ())))
     current().log_text(report.as_markdown(), "class_balance.md")
     current().log_metric("class_imbalance", report.imbalance)
     return {"counts": report.counts, "imbalance": report.imbalance}
@@ -317,6 +339,7 @@ def select(logreg: ImageClassifier, tree: ImageClassifier, cnn: ImageClassifier,
         input_example=x_test[:1],
         profile_inputs=as_served(np.concatenate([np.asarray(x_val), np.asarray(x_test)]),
                                  model.transform),
+        champion_metrics=_champion_on(ctx, model_name(meta["dataset"]), x_test, y_test),
     )
     card = model_card(best, meta, metrics, {k: v[1] for k, v in models.items()}, stability,
                       decision, balance)
@@ -324,6 +347,19 @@ def select(logreg: ImageClassifier, tree: ImageClassifier, cnn: ImageClassifier,
     return {"model": best, "version": version.version, "aliases": list(version.aliases),
             "passed": decision.passed, "reasons": list(decision.reasons),
             "accuracy": metrics["accuracy"]}
+
+
+def _champion_on(ctx: Any, name: str, x_test: Any, y_test: Any) -> dict[str, float] | None:
+    """The champion's accuracy on this run's test images, so the gate compares both models
+    on the same data (a test split with users' corrected drawings in it is harder)."""
+    if ctx.registry is None or ctx.registry.find_alias(name, "champion") is None:
+        return None
+    champion = ctx.registry.load_model(name, "champion")
+    if len(x_test) == 0 or getattr(champion, "transform", None) != _transform(x_test):
+        return None
+    accuracy = float(np.mean(champion.predict(x_test) == np.asarray(y_test)))
+    ctx.log_metric("champion.accuracy_on_this_test", accuracy)
+    return {"accuracy": accuracy}
 
 
 def _smoke(model: Any) -> str:

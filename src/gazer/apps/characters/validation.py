@@ -29,7 +29,10 @@ class BalanceReport:
         return f"| class | examples |\n|---|---|\n{rows}\n\nlargest/smallest: {self.imbalance:.2f}"
 
 
-def image_schema(n_classes: int, height: int, width: int) -> pa.DataFrameSchema:
+def image_schema(n_classes: int, height: int, width: int,
+                 may_lack: frozenset[int] = frozenset()) -> pa.DataFrameSchema:
+    """``may_lack``: classes a dataset was asked to leave out (the importer's ``exclude``)."""
+    needed = set(range(n_classes)) - set(may_lack)
     return pa.DataFrameSchema(
         {
             "height": pa.Column(int, pa.Check.eq(height), description="image height"),
@@ -40,8 +43,8 @@ def image_schema(n_classes: int, height: int, width: int) -> pa.DataFrameSchema:
                                          pa.Check.gt(0, error="image is blank (all pixels 0)")]),
             "label": pa.Column(int, pa.Check.in_range(0, n_classes - 1)),
         },
-        checks=[pa.Check(lambda df: df["label"].nunique() == n_classes,
-                         error=f"every one of the {n_classes} classes needs examples")],
+        checks=[pa.Check(lambda df: needed <= set(df["label"].unique()),
+                         error=f"every one of the {len(needed)} classes needs examples")],
         strict=True,
     )
 
@@ -62,10 +65,13 @@ def summarize(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     })
 
 
-def validate_dataset(dataset: ImageDataset) -> BalanceReport:
-    """Check every split of ``dataset``; raise ``InvalidInput`` listing what failed."""
+def validate_dataset(dataset: ImageDataset, may_lack: tuple[str, ...] = ()) -> BalanceReport:
+    """Check every split of ``dataset``; raise ``InvalidInput`` listing what failed.
+    ``may_lack`` names classes left out on purpose."""
     height, width = dataset.image_shape
-    schema = image_schema(len(dataset.class_names), height, width)
+    lacking = frozenset(dataset.class_names.index(n) for n in may_lack
+                        if n in dataset.class_names)
+    schema = image_schema(len(dataset.class_names), height, width, lacking)
     splits = [("train", dataset.images, dataset.labels)]
     if dataset.test_images is not None and dataset.test_labels is not None:
         splits.append(("test", dataset.test_images, dataset.test_labels))
