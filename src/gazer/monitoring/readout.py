@@ -280,6 +280,8 @@ def ab_readout(db: Database, endpoint: str, champion: int | None, challenger: in
                 "detail": "no challenger is taking traffic (policy champion, or no "
                           "challenger alias)"}
     other_role = "shadow" if policy == "shadow" else "challenger"
+    if policy != "shadow":  # shadow pairs answers by request: unpaired ones drop out anyway
+        start = _live_since(db, endpoint, challenger, other_role, start)
     served = _served(db, endpoint, start)
     labels = labelled(db, endpoint, start)
     sides = {"champion": (champion, "champion"), "challenger": (challenger, other_role)}
@@ -321,6 +323,19 @@ def ab_readout(db: Database, endpoint: str, champion: int | None, challenger: in
             out["verdict"]["detail"] = ("the canary split does not match its weight: the "
                                         "assignment is broken, no verdict can be trusted")
     return out
+
+
+def _live_since(db: Database, endpoint: str, challenger: int, role: str,
+                start: float) -> float:
+    """The readout covers the time both versions answered: from the challenger's first
+    answer in the window on (an index lookup). Champion-only traffic before it would skew the
+    canary split's check and compare different periods."""
+    with db.engine.connect() as conn:
+        first = conn.execute(text(
+            "SELECT min(at) FROM gazer_predictions WHERE endpoint = :e AND version = :v "
+            "AND role = :r AND at >= :s"),
+            {"e": endpoint, "v": challenger, "r": role, "s": start}).scalar()
+    return max(start, float(first)) if first is not None else start
 
 
 def _value(labels: Labelled, i: int) -> float | None:

@@ -357,6 +357,11 @@ class PolicyEngine:
                             f"v{version}'s error rate {errors:.1%} is over "
                             f"{policy.action.max_error_rate:.0%}", evidence, version=version)
         decision = verdict.get("decision")
+        if decision in ("better", "worse"):
+            verdict = {**verdict, "detail": verdict.get("detail") or (
+                f"challenger minus champion {verdict['difference']:+.3f} (always-valid 95% "
+                f"interval {verdict['low']:+.3f} to {verdict['high']:+.3f}) over "
+                f"{verdict['pairs']} labelled pairs")}
         if decision == "better":
             promote(self.registry, model, version, reason=f"policy {policy.name}: the A/B "
                     f"readout says better")
