@@ -80,6 +80,8 @@ class Trigger(BaseModel):
 
     kind: Literal["drift", "accuracy", "labels", "schedule", "git"]
     windows: int = Field(default=3, ge=1, description="drift: this many checks in a row")
+    features: list[str] = Field(default=[], description="drift: only when one of these "
+                                "features drove every one of those checks (e.g. oov)")
     below: float = Field(default=0.9, gt=0, le=1, description="accuracy: the threshold")
     min_labels: int = Field(default=30, ge=1, description="accuracy: labels it needs")
     count: int = Field(default=100, ge=1, description="labels: new labelled answers")
@@ -246,6 +248,9 @@ class PolicyEngine:
 
         recent = history(self.db, policy.endpoint, trigger.windows)
         if len(recent) < trigger.windows or not all(r["drifted"] for r in recent):
+            return None
+        if trigger.features and not all(set(trigger.features) & set(r["drivers"])
+                                        for r in recent):
             return None
         drivers = sorted({d for r in recent for d in r["drivers"]})
         return {"kind": "drift", "reason": f"the last {trigger.windows} drift checks of "

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gazer.apps.wordpredict import landed  # noqa: F401 # registers the +landed corpora
 from gazer.apps.wordpredict.behaviour import run_behaviour
 from gazer.apps.wordpredict.corpus import SPLITS, Corpus, load_corpus
 from gazer.apps.wordpredict.data import (
@@ -49,7 +50,9 @@ ARRAYS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test")
 
 
 def model_name(corpus: str) -> str:
-    return f"wordpredict-{corpus}"
+    """The registered model of a corpus: one with landed text added (``ca-help+landed``) is
+    a new version of its base corpus's model, not another model."""
+    return f"wordpredict-{corpus.partition('+')[0]}"
 
 
 @step(outputs="corpus_info")
