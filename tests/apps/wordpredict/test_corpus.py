@@ -95,5 +95,6 @@ def test_ca_wiki_says_what_is_missing(tmp_path: Path) -> None:
         load_corpus("ca-wiki", folder=str(tmp_path))
     with pytest.raises(InvalidInput, match="needs --param folder=PATH"):
         load_corpus("ca-wiki")
-    with pytest.raises(InvalidInput, match="corpus must be one of ca-help, ca-wiki; got 'x'"):
+    known = "ca-help, ca-help[+]landed, ca-wiki, ca-wiki[+]landed"
+    with pytest.raises(InvalidInput, match=f"corpus must be one of {known}; got 'x'"):
         load_corpus("x")

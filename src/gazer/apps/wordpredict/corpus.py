@@ -292,3 +292,7 @@ def ca_help(folder: str = "", cache: str = "", **_: Any) -> Corpus:
         return Corpus("ca-help", out, stats.pop("source", source), stats)
     return build_help_corpus(root, out, source=source,
                              iterate=lambda pages: Progress(pages, desc="help pages"))
+
+
+# the corpora with text landed in storage, registered with the others (it imports this module)
+from gazer.apps.wordpredict import landed  # noqa: E402, F401
