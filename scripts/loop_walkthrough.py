@@ -26,8 +26,13 @@ from gazer.registry.memory import MemoryRegistry  # noqa: E402
 from gazer.services import Services  # noqa: E402
 from gazer.serving.app import create_app  # noqa: E402
 from gazer.settings import EndpointSettings  # noqa: E402
-from gazer.triggers.policies import Policy, engine_for  # noqa: E402
-from tests.integration.test_characters_loop import MODEL, TINY, _draw  # noqa: E402
+from gazer.triggers.policies import engine_for  # noqa: E402
+from tests.integration.test_characters_loop import (  # noqa: E402
+    MODEL,
+    TINY,
+    _draw,
+    loop_policy,
+)
 from tests.serving.factory import live_server, settings_for  # noqa: E402
 
 
@@ -42,11 +47,7 @@ def main() -> None:
         services.run_pipeline("characters", TINY)
         digits = load_dataset("digits")  # nosec B615 # gazer's own dataset plug-ins
         threes = digits.images[digits.labels == 3]
-        policy = Policy(name="characters-feedback", app="characters", endpoint="characters",
-                        model=MODEL, triggers=[{"kind": "labels", "count": 100}],
-                        action={"feedback_param": "importer.feedback", "feedback_window": "1d",
-                                "params": TINY, "canary_weight": 0.5},
-                        limits={"min_interval": "1h"})
+        policy = loop_policy()
         engine = engine_for(services, {policy.name: policy})
         app = create_app(settings, registry=services.registry, services=services,
                          endpoints=[EndpointSettings(name="characters", model=MODEL)])

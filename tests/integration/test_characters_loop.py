@@ -27,6 +27,15 @@ TINY = {"train_cnn.epochs": 3, "train_cnn.channels": 4, "train_cnn.hidden": 32,
         "train_logreg.max_iter": 50, "importer.exclude": "3"}
 
 
+def loop_policy() -> Policy:
+    """The policy of the loop: retrain after 100 corrections, canary at half the traffic."""
+    return Policy(name="characters-feedback", app="characters", endpoint="characters",
+                  model=MODEL, triggers=[{"kind": "labels", "count": 100}],
+                  action={"feedback_param": "importer.feedback", "feedback_window": "1d",
+                          "params": TINY, "canary_weight": 0.5},
+                  limits={"min_interval": "1h"})
+
+
 def _png(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, "PNG")
@@ -55,11 +64,7 @@ def test_corrections_of_an_unseen_class_retrain_canary_and_promote(
     digits = load_dataset("digits")  # nosec B615 # gazer's own dataset plug-ins
     threes = digits.images[digits.labels == 3]
     drawn, held_out = threes[:120], threes[120:]
-    policy = Policy(name="characters-feedback", app="characters", endpoint="characters",
-                    model=MODEL, triggers=[{"kind": "labels", "count": 100}],
-                    action={"feedback_param": "importer.feedback", "feedback_window": "1d",
-                            "params": TINY, "canary_weight": 0.5},
-                    limits={"min_interval": "1h"})
+    policy = loop_policy()
     engine = engine_for(services, {policy.name: policy})
     app = create_app(settings, registry=registry, services=services,
                      endpoints=[EndpointSettings(name="characters", model=MODEL)])

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gazer.db.tables import PredictionHistogramRow, PredictionMinuteRow, PredictionRow
+from gazer.errors import InvalidInput
 
 NO_VERSION = 0
 LATENCY_BASE = math.log(1.01)
@@ -109,7 +110,8 @@ def _insert(conn: Connection, table: Any) -> Any:
         return sqlite.insert(table)
     if dialect == "postgresql":
         return postgresql.insert(table)
-    raise NotImplementedError(f"prediction rollups need SQLite or PostgreSQL, not {dialect}")
+    raise InvalidInput(f"gazer's database must be SQLite or PostgreSQL (the prediction "
+                       f"rollups add with INSERT ... ON CONFLICT); got {dialect}")
 
 
 def _upsert_minutes(conn: Connection) -> Any:
