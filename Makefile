@@ -27,6 +27,8 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
 	[ -d /usr/share/datasets/fashion-mnist ] || need="$$need dataset-fashion-mnist"; \
 	command -v apertium >/dev/null 2>&1 || need="$$need apertium"; \
+	command -v tesseract >/dev/null 2>&1 || need="$$need tesseract-ocr"; \
+	command -v haproxy >/dev/null 2>&1 || need="$$need haproxy"; \
 	for pair in eng-cat fra-cat cat-ita; do \
 	  [ -d /usr/share/apertium/apertium-$$pair ] || need="$$need apertium-$$pair"; done; \
 	if [ -n "$$need" ]; then \
@@ -54,6 +56,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/summarizer.py
 	$(PY) benchmarks/wordpredict.py
 	$(PY) benchmarks/enrichment.py
+	$(PY) benchmarks/papers.py
 
 clean:
 	rm -rf $(VENV) .gazer .pytest_cache .mypy_cache .ruff_cache

@@ -234,3 +234,15 @@ def test_invalid_settings_print_one_line_not_a_traceback(
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "Traceback" not in err
     assert err.startswith("error: invalid settings (Settings): serving.api_keys.0.key")
+
+
+def test_pipelines_shows_parallel_branches_side_by_side_not_as_a_chain() -> None:
+    from gazer.catalog import get_pipeline
+    from gazer.cli import dag_shape
+
+    pipeline = get_pipeline("example")
+    assert pipeline.levels() == [["load"], ["split"], ["train_logreg", "train_tree"],
+                                 ["evaluate_logreg", "evaluate_tree"], ["select"]]
+    assert dag_shape(pipeline) == (
+        "load → split → train_logreg ‖ train_tree → evaluate_logreg (← split, train_logreg) ‖ "
+        "evaluate_tree (← split, train_tree) → select")

@@ -39,6 +39,9 @@ class App:
     # a version's validation inputs rebuilt from its lineage tags, for versions registered
     # before drift profiles existed (``gazer.monitoring.drift`` profiles them on demand)
     profile_inputs: Callable[[Any], Any] | None = None
+    # ``ingest(services, key, data)`` takes one object landed under a watched prefix (a
+    # binding with ``app: NAME``) and returns what it did
+    ingest: Callable[[Any, str, bytes], str] | None = None
 
 
 _APPS: dict[str, App] = {}
@@ -55,6 +58,7 @@ def register_app(
     mount: Callable[[Any], None] | None = None,
     page: str | None = None,
     profile_inputs: Callable[[Any], Any] | None = None,
+    ingest: Callable[[Any, str, bytes], str] | None = None,
 ) -> Callable[[Callable[[], Pipeline]], Callable[[], Pipeline]]:
     """Register a pipeline factory under ``name``; a second app with that name is an error."""
 
@@ -62,7 +66,7 @@ def register_app(
         if name in _APPS:
             raise GazerError(f"an app named {name!r} is already registered")
         _APPS[name] = App(name, build, description, model_name, dict(quick_params or {}), smoke,
-                          endpoint, mount, page, profile_inputs)
+                          endpoint, mount, page, profile_inputs, ingest)
         return build
 
     return wrap

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gazer.apps.papers import commands as papers_commands
 from gazer.errors import GazerError, InvalidParam
 from gazer.settings import Settings, get_settings
 
@@ -48,6 +49,7 @@ app.add_typer(feedback_app, name="feedback")
 data_app = typer.Typer(help="Dataset versions runs read: list them, get one back.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(papers_commands.app, name="papers")
 
 
 @data_app.command("versions")
@@ -243,13 +245,30 @@ def run_cmd(
 
 @app.command("pipelines")
 def pipelines_cmd() -> None:
-    """List the registered pipelines with their steps."""
+    """List the registered pipelines with their steps, in the DAG's shape: steps that run
+    side by side are joined by ‖, and each step's inputs are named where they do not come
+    from the rank just before it."""
     from gazer.catalog import list_apps
 
-    table = Table("name", "steps", "description")
+    table = Table("name", "steps (→ next rank, ‖ side by side)", "description")
     for a in list_apps():
-        table.add_row(a.name, " → ".join(a.build().order), a.description)
-    out.print(table)
+        table.add_row(a.name, dag_shape(a.build()), a.description)
+    out.print(table, markup=False)
+
+
+def dag_shape(pipeline: Any) -> str:
+    """``load → split → train_a ‖ train_b → evaluate_a ‖ evaluate_b (← train_a) ...``: the
+    ranks of the DAG, and for a step in a rank of several, the steps it reads from."""
+    levels = pipeline.levels()
+    parts = []
+    for i, level in enumerate(levels):
+        names = []
+        for name in level:
+            upstream = sorted(pipeline.upstream(name))
+            show = len(level) > 1 and i > 0 and set(upstream) != set(levels[i - 1])
+            names.append(f"{name} (← {', '.join(upstream)})" if show and upstream else name)
+        parts.append(" ‖ ".join(names))
+    return " → ".join(parts)
 
 
 @runs_app.command("list")
@@ -333,6 +352,65 @@ def models_show(name: str) -> None:
     for h in champion_history(reg, name)[-5:]:
         out.print(f"  {_when(float(h['at']))}  champion → v{h['version']} ({h['reason']})",  # type: ignore[arg-type]
                   highlight=False)
+
+
+@models_app.command("register")
+def models_register(
+    name: str,
+    path: Annotated[Path, typer.Argument(help="An MLflow model directory, a .skops file, or "
+                                         "a .joblib/.pkl file (with --trust-pickle).")],
+    metric: Annotated[list[str] | None, typer.Option(
+        help="A metric measured where it was trained: KEY=VALUE (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag: KEY=VALUE (repeatable).")] = None,
+    origin: Annotated[str | None, typer.Option(
+        help="Where it was trained, e.g. 'gpu-box-3, notebook train.ipynb' (default: "
+             "this host).")] = None,
+    trust_pickle: Annotated[bool, typer.Option(
+        "--trust-pickle", help="Load a pickle (it runs its code): only files you made.")
+    ] = False,
+    trust: Annotated[list[str] | None, typer.Option(
+        help="A type skops may load beyond its trusted set (repeatable).")] = None,
+    promote_it: Annotated[bool, typer.Option(
+        "--promote", help="Make it the champion (recorded in the promotion history).")
+    ] = False,
+) -> None:
+    """Register a model trained elsewhere as a new version of NAME, with its lineage."""
+    from gazer.registry.external import register_external
+    from gazer.registry.promotion import promote
+
+    metrics = _pairs(metric or [], "--metric")
+    bad = [f"{k}={v}" for k, v in metrics.items() if not _is_number(v)]
+    if bad:
+        raise InvalidParam(f"--metric takes KEY=NUMBER; got {', '.join(bad)}")
+    reg = _registry()
+    version = register_external(reg, name, path, metrics={k: float(v) for k, v in
+                                                          metrics.items()},
+                                tags=_pairs(tag or [], "--tag"), origin=origin,
+                                trust_pickle=trust_pickle, trusted=trust or [])
+    out.print(f"{name}: registered v{version.version} from {version.tags['gazer.origin']} "
+              f"({version.tags['gazer.source_format']}, sha256 "
+              f"{version.tags['gazer.source_sha256'][:12]})", highlight=False)
+    if promote_it:
+        promote(reg, name, version.version, reason=f"registered from {path}")
+        out.print(f"{name}: champion → v{version.version}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidParam(f"{option} takes KEY=VALUE; got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 @models_app.command("promote")
@@ -600,13 +678,17 @@ def batch_run(
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 500,
     workers: Annotated[int, typer.Option(help="Worker processes (or Ray actors).")] = 2,
     executor: Annotated[str, typer.Option(help="local (processes) or ray (actors).")] = "local",
+    keep: Annotated[str, typer.Option(help="Input columns to copy into the output beside "
+                                      "row_id, comma-separated (e.g. id,lang), so results "
+                                      "join back to their input.")] = "",
 ) -> None:
     """Run a registered model over a file; kill it and run it again to resume."""
     from gazer.batch.locate import locate
 
+    kept = tuple(c.strip() for c in keep.split(",") if c.strip())
     with _services() as services:
         result = services.start_batch(model, input, output, column=column,
-                                      chunk_rows=chunk_rows, workers=workers,
+                                      chunk_rows=chunk_rows, keep=kept, workers=workers,
                                       executor=executor, echo=echo)
         target, prefix = locate(output, services.settings, services.storage)
     echo(f"{result.rows} rows: {result.predicted} predicted, {result.errors} errors "
@@ -712,7 +794,8 @@ def demo_cmd(
     check: Annotated[bool, typer.Option(
         "--check", help="Exit once every app is trained and answering (for CI).")] = False,
 ) -> None:
-    """Train every app that has no champion yet, then check each answers."""
+    """Serve every app now and train the ones without a champion in the background, one at
+    a time (the pages show the progress; each app goes live when its champion lands)."""
     from gazer.demo import run_demo
 
     ok = run_demo(_settings(), echo=echo, check=check)

@@ -102,6 +102,7 @@ class Services:
         *,
         column: str = "text",
         chunk_rows: int = 500,
+        keep: tuple[str, ...] = (),
         workers: int = 2,
         executor: str = "local",
         source: Storage | None = None,
@@ -109,7 +110,8 @@ class Services:
         on_rows: Callable[[int, int], None] | None = None,
     ) -> BatchResult:
         """Run ``NAME[@ALIAS|@VERSION]`` (champion by default) over ``input``, writing
-        ``output``: keys in gazer's storage (or in ``source``), ``s3://`` URIs or paths."""
+        ``output``: keys in gazer's storage (or in ``source``), ``s3://`` URIs or paths.
+        ``keep`` names input columns copied into the output beside ``row_id``."""
         name, _, ref = model.partition("@")
         version = self.registry.get_version(name, ref or CHAMPION).version
         if source is not None:
@@ -118,7 +120,8 @@ class Services:
         else:
             src, key = locate(input, self.settings, self.storage)
             dst, prefix = locate(output, self.settings, self.storage)
-        spec = BatchSpec(f"{name}@{version}", key, prefix, column, chunk_rows)
+        spec = BatchSpec(f"{name}@{version}", key, prefix, column, chunk_rows,
+                         keep=tuple(keep))
         runner = BatchRunner(src, dst, ChunkLedger(self.db), workers, echo=echo,
                              on_rows=on_rows, executor=executor,
                              ray_address=self.settings.executor.ray_address)

@@ -146,6 +146,22 @@ class ServingSettings(BaseModel):
     drift_window: str = Field(default="1h", pattern=r"^(\d+|\d+(\.\d+)?[dh])$")
 
 
+class PapersSettings(BaseModel):
+    """The papers app: upload limits and the arXiv API it searches."""
+
+    max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)  # an uploaded PDF's size limit
+    max_pages: int = Field(default=1000, gt=0)
+    arxiv_api: str = "https://export.arxiv.org/api/query"  # the Atom search API
+    arxiv_pdf: str = "https://arxiv.org/pdf/"  # + the paper's id
+    arxiv_interval_s: float = Field(default=3.0, ge=0)  # arXiv asks for one request per 3 s
+    arxiv_cache_s: float = Field(default=3600.0, ge=0)
+    ocr_language: str = "eng"
+    # hosts ``POST /api/papers/import {"url": ...}`` may fetch from (the server makes the
+    # request, so any host would let a caller reach the server's network); empty: URL imports
+    # are off, arXiv imports stay on
+    import_hosts: list[str] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     """All of gazer's configuration; ``get_settings()`` reads it from the environment."""
 
@@ -160,6 +176,7 @@ class Settings(BaseSettings):
     executor: ExecutorSettings = ExecutorSettings()
     serving: ServingSettings = ServingSettings()
     query: QuerySettings = QuerySettings()
+    papers: PapersSettings = PapersSettings()
     debug: bool = False
 
     @property

@@ -63,6 +63,40 @@ def test_a_missing_column_is_a_clear_error(tmp_path: Path) -> None:
         runner.run(spec, tfidf_summarizer, 1)
 
 
+def test_kept_input_columns_come_out_beside_row_id_so_results_join_back(tmp_path: Path
+                                                                       ) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    key = _input(storage, 12, bad={4: ""})
+    spec = BatchSpec("summarizer@champion", key, "output/kept", chunk_rows=5,
+                     keep=("id", "text"))
+    result = BatchRunner(storage, storage, ChunkLedger("sqlite://"), workers=1).run(
+        spec, tfidf_summarizer, 1)
+    assert (result.predicted, result.errors) == (11, 1)
+    out = pd.read_parquet(storage.local_path("output/kept/predictions.parquet"))
+    assert list(out.columns) == ["row_id", "id", "text", "prediction"]
+    assert (out["id"] == out["row_id"]).all()  # the input's own id, row for row
+    assert out.loc[out["id"] == 5, "text"].item().startswith("Row 5 text.")
+    errors = pd.read_parquet(storage.local_path("output/kept/errors.parquet"))
+    assert errors["id"].tolist() == [4] and errors["reason"].tolist() == ["empty text"]
+    plain = BatchSpec("summarizer@champion", key, "output/kept", chunk_rows=5)
+    from gazer.batch.job import job_id_for
+
+    assert job_id_for(plain, 1, storage) != job_id_for(spec, 1, storage)
+
+
+@pytest.mark.parametrize(("keep", "message"), [
+    (("lang",), "does not have: lang; its columns: id, text"),
+    (("prediction",), "cannot name prediction"),
+])
+def test_keep_names_input_columns_only(tmp_path: Path, keep: tuple[str, ...],
+                                       message: str) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    spec = BatchSpec("m", _input(storage, 3), "output/x", keep=keep)
+    runner = BatchRunner(storage, storage, ChunkLedger("sqlite://"), workers=1)
+    with pytest.raises(Exception, match=message):
+        runner.run(spec, tfidf_summarizer, 1)
+
+
 def test_a_killed_job_resumes_from_its_finished_chunks(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     storage = LocalStorage(tmp_path / "store")

@@ -167,6 +167,18 @@ def test_resume_refuses_new_params(make_runner: Callable[..., Runner], tmp_path:
         runner.run(pipe, {"source.n": 3}, resume=failed.id)
 
 
+def test_a_resume_whose_tracking_run_is_gone_fails_and_does_not_stay_running(
+    make_runner: Callable[..., Runner], tmp_path: Path,
+) -> None:
+    pipe = Pipeline("fragile", [source, fragile, report])
+    failed = make_runner().run(pipe, {"fragile.flag_file": str(tmp_path / "nope")})
+    other = make_runner(tracker=MemoryTracker())  # a tracker that never saw this run
+    with pytest.raises(KeyError):
+        other.run(pipe, resume=failed.id)
+    after = other.store.get_run(failed.id)
+    assert after.status == "failed" and "tracking" in (after.error or "")
+
+
 @step(outputs="chatty")
 def chatty(lines: int = 30_000) -> int:
     for i in range(lines):
@@ -216,3 +228,33 @@ def test_publish_without_a_registry_raises_instead_of_losing_the_model() -> None
     ctx = StepContext(step="register")
     with pytest.raises(InvalidInput, match="no model registry to publish 'm' to"):
         ctx.publish("m", object(), {"accuracy": 1.0}, Gate(metric="accuracy"))
+
+
+@pytest.mark.parametrize(("resources", "expected"), [
+    ({"num_cpus": 2, "memory": "4GB", "num_gpus": 1},
+     {"num_cpus": 2.0, "memory": 4e9, "num_gpus": 1.0}),
+    ({"memory": "512MiB", "accelerator_v100": 0.5},
+     {"memory": 512 * 1024**2, "accelerator_v100": 0.5}),
+    ({"memory": 1024}, {"memory": 1024.0}),
+])
+def test_step_resources_parse_to_numbers(resources: dict[str, object],
+                                         expected: dict[str, float]) -> None:
+    made = step(resources=resources)(lambda: 1)
+    assert made.resources == expected
+    from gazer.core.executors.ray import ray_options
+
+    options = ray_options(made.resources)
+    assert options.get("memory") == (int(expected["memory"]) if "memory" in expected else None)
+
+
+@pytest.mark.parametrize(("resources", "message"), [
+    ({"memory": "4 parsecs"}, "memory must be bytes or a size like '4GB'"),
+    ({"num_cpus": -1}, "must be a number >= 0"),
+    ({"num_gpus": "one"}, "must be a number >= 0"),
+])
+def test_bad_step_resources_are_refused_when_the_step_is_made(resources: dict[str, object],
+                                                              message: str) -> None:
+    from gazer.errors import InvalidPipeline
+
+    with pytest.raises(InvalidPipeline, match=message):
+        step(resources=resources)(lambda: 1)

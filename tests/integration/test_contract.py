@@ -18,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.apps.papers.test_arxiv import (
+    Replay,
+    replay,  # noqa: F401 - the fixture
+)
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,12 +55,17 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.mark.integration
-def test_schemathesis_finds_no_failure_against_gazer_serve(tmp_path: Path) -> None:
+def test_schemathesis_finds_no_failure_against_gazer_serve(tmp_path: Path,
+                                                           replay: Replay) -> None:  # noqa: F811
     home, extra = _home(tmp_path)
     port = free_port()
     env = {**os.environ, **extra, "GAZER_HOME": str(home), "GAZER_TRACKING__CO2": "false",
            "GAZER_SERVING__API_KEYS": json.dumps([{"name": "ci", "key": KEY,
-                                                   "scopes": ["admin"]}])}
+                                                   "scopes": ["admin"]}]),
+           # arXiv is a replay server on loopback: no generated request leaves the machine
+           "GAZER_PAPERS__ARXIV_API": f"{replay.base}/api/query",
+           "GAZER_PAPERS__ARXIV_PDF": f"{replay.base}/pdf/",
+           "GAZER_PAPERS__ARXIV_INTERVAL_S": "0"}
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "gazer.cli", "serve", "--port", str(port)],

@@ -99,3 +99,32 @@ def test_tracking_lands_in_a_real_mlflow_store(tmp_path: Path) -> None:
     assert run.info.status == "FINISHED"
     (dataset_input,) = run.inputs.dataset_inputs
     assert dataset_input.dataset.name == "synthetic"
+
+
+@step(outputs="assigned", resources={"num_cpus": 1, "memory": "50MB"})
+def sized() -> dict[str, float]:
+    import ray
+
+    return dict(ray.get_runtime_context().get_assigned_resources())
+
+
+@step(outputs="gpu_only", resources={"num_gpus": 1})
+def needs_gpu(assigned: dict[str, float]) -> int:
+    return len(assigned)
+
+
+@pytest.mark.integration
+def test_ray_schedules_each_step_with_the_resources_it_asks_for(tmp_path: Path) -> None:
+    runner = Runner(_settings(tmp_path, "resources"), executor="ray")
+    try:
+        record = runner.run(Pipeline("sized", [sized, needs_gpu]))
+    finally:
+        runner.close()
+    from gazer.core.artifacts import ArtifactRef, load_artifact
+
+    ref = ArtifactRef.from_dict(record.step("sized").outputs["assigned"])
+    assigned = load_artifact(runner.storage, ref)
+    assert assigned == {"CPU": 1.0, "memory": 50_000_000.0}
+    gpu = record.step("needs_gpu")
+    assert record.status == "failed" and gpu.status == "failed"  # no GPU: fails, never hangs
+    assert "asks for GPU=1: no node of the Ray cluster has that much" in (gpu.error or "")

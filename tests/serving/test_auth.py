@@ -43,7 +43,8 @@ def _operations(client: TestClient) -> list[tuple[str, str, str | None]]:
 
 
 def _call(client: TestClient, method: str, path: str, key: str | None) -> int:
-    url = path.replace("{name}", "m").replace("{model}", "m").replace("{job_id}", "nope")
+    url = path.replace("{name}", "m").replace("{model}", "m").replace("{job_id}", "nope") \
+        .replace("{paper_id}", "p" + "0" * 15).replace("{passage}", "0")  # ids of their shape
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     kwargs: dict[str, Any] = {"json": {}} if method in ("POST", "PUT") else {}
     return client.request(method, url, headers=headers, **kwargs).status_code

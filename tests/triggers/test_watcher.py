@@ -95,7 +95,7 @@ def test_bindings_files_are_checked(tmp_path: Path) -> None:
     assert binding.batch == {"model": "summarizer@champion", "output": "output/r/{stem}"}
     bad = tmp_path / "bad.yaml"
     bad.write_text("bindings:\n  - name: r\n    prefix: landing/r/\n")
-    with pytest.raises(InvalidInput, match="exactly one of 'batch' or 'pipeline'"):
+    with pytest.raises(InvalidInput, match="exactly one of 'batch', 'pipeline' or 'app'"):
         load_bindings(bad)
     bad.write_text("bindings:\n  - name: r\n    prefix: x/\n    pipeline: p\n    colour: red\n")
     with pytest.raises(InvalidInput, match="unknown keys \\['colour'\\]"):

@@ -83,7 +83,19 @@ def test_home_and_operator_pages_show_live_versions_and_swaps(
         page.wait_for_function(
             "document.querySelector('tr[data-endpoint=\"m\"] .champion-version')"
             ".textContent === 'v2'", timeout=15_000)
+        page.click("header nav a[href='/monitoring']")  # monitoring is in the navigation
+        page.wait_for_selector("#monitored tr[data-endpoint='m']")
+        page.click("#monitored tr[data-endpoint='m'] a.quality")
+        assert page.url.endswith("/monitoring/m")
         page.close()
+
+
+def _status_after(page: Any, before: str) -> str:
+    """The feedback status once it changes from ``before``: the server's answer, stored or
+    an error message, so a failure shows what the page said."""
+    page.wait_for_function("(before) => document.querySelector('#feedback .feedback-status')"
+                           ".textContent !== before", arg=before, timeout=60_000)
+    return str(page.locator("#feedback .feedback-status").inner_text())
 
 
 @pytest.mark.integration
@@ -111,11 +123,11 @@ def test_characters_page_draws_on_the_canvas_and_shows_the_top_3(
         # feedback: "wrong, it was ..." with a class from the list
         page.select_option("#feedback select.label", index=2)
         page.click("#feedback button.wrong")
-        page.wait_for_function("document.querySelector('#feedback .feedback-status')"
-                               ".textContent.startsWith('thanks')", timeout=15_000)
+        first = _status_after(page, "")
+        assert first.startswith("thanks") and "feedback 1" in first, first
         page.click("#feedback button.right")  # a second word on the same answer updates it
-        page.wait_for_function("document.querySelector('#feedback .feedback-status')"
-                               ".textContent.includes('feedback 2')", timeout=15_000)
+        second = _status_after(page, first)
+        assert "feedback 2" in second, second
         page.screenshot(path=str(tmp_path / "characters.png"))
         page.click("#clear")
         assert page.locator("#top li").count() == 0

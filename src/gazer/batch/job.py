@@ -42,6 +42,8 @@ class BatchSpec:
     column: str = "text"
     chunk_rows: int = 500
     max_chars: int = 100_000
+    # input columns copied into the output beside ``row_id`` (like SageMaker's join source)
+    keep: tuple[str, ...] = ()
 
     @property
     def model_name(self) -> str:
@@ -89,9 +91,39 @@ def read_chunks(storage: Storage, key: str, chunk_rows: int) -> Iterator[pd.Data
 def job_id_for(spec: BatchSpec, version: int, storage: Storage) -> str:
     """Same model version, input object, output and chunking → same job (so it resumes)."""
     info = storage.info(spec.input_key)
-    blob = json.dumps([spec.model_name, version, spec.input_key, info.size, info.etag,
-                       info.modified, spec.output_prefix, spec.column, spec.chunk_rows])
+    parts: list[Any] = [spec.model_name, version, spec.input_key, info.size, info.etag,
+                        info.modified, spec.output_prefix, spec.column, spec.chunk_rows]
+    if spec.keep:  # (jobs without kept columns keep the ids they always had)
+        parts.append(list(spec.keep))
+    blob = json.dumps(parts)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+RESERVED = (ROW_ID, "prediction", "reason")
+
+
+def check_keep(frame: pd.DataFrame, keep: tuple[str, ...]) -> None:
+    """``keep`` must name input columns, and none of the output's own."""
+    clash = [c for c in keep if c in RESERVED]
+    if clash:
+        raise InvalidInput(f"--keep cannot name {', '.join(clash)}: the output has its own "
+                           f"{', '.join(RESERVED)} columns")
+    missing = [c for c in keep if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"--keep names column(s) the input does not have: "
+                           f"{', '.join(missing)}; its columns: "
+                           f"{', '.join(str(c) for c in frame.columns if c != ROW_ID)}")
+
+
+def with_kept(out: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """``out`` with the kept input columns after ``row_id``, in ``out``'s row order."""
+    extra = [c for c in kept.columns if c != ROW_ID and c not in out.columns]
+    if not extra:
+        return out
+    joined = out[[ROW_ID]].merge(kept[[ROW_ID, *extra]], on=ROW_ID, how="left")
+    for i, name in enumerate(extra, start=1):
+        out.insert(i, name, joined[name].to_numpy())
+    return out
 
 
 def split_bad_rows(frame: pd.DataFrame, column: str, max_chars: int
@@ -186,15 +218,18 @@ class BatchRunner:
         progress = iter(Progress(range(total_rows), total=total_rows, desc="rows", every_s=5.0))
         chunks = 0
         with self._pool(loader) as pool:
-            pending: dict[Future[Any], tuple[int, int]] = {}
+            pending: dict[Future[Any], tuple[int, int, pd.DataFrame | None]] = {}
             for index, frame in enumerate(read_chunks(self.source, spec.input_key,
                                                       spec.chunk_rows)):
                 chunks += 1
+                if index == 0:
+                    check_keep(frame, spec.keep)
                 if index in done:
                     self._advance(progress, len(frame))
                     continue
+                kept = frame[[ROW_ID, *spec.keep]] if spec.keep else None
                 pending[pool.submit(_run_in_worker, frame, spec.column, spec.max_chars)] = \
-                    (index, len(frame))
+                    (index, len(frame), kept)
                 if len(pending) >= self.workers * 2:
                     self._collect(spec, job_id, pending, progress, block=True)
             while pending:
@@ -205,12 +240,15 @@ class BatchRunner:
         return BatchResult(job_id, predicted + errors, predicted, errors, chunks, len(done),
                            time.perf_counter() - started)
 
-    def _collect(self, spec: BatchSpec, job_id: str, pending: dict[Future[Any], tuple[int, int]],
+    def _collect(self, spec: BatchSpec, job_id: str,
+                 pending: dict[Future[Any], tuple[int, int, pd.DataFrame | None]],
                  progress: Iterator[int], block: bool) -> None:
         finished, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in finished:
-            index, rows = pending.pop(future)
+            index, rows, kept = pending.pop(future)
             out, errors = future.result()
+            if kept is not None:
+                out, errors = with_kept(out, kept), with_kept(errors, kept)
             part = f"{spec.output_prefix}/_parts/part-{index:05d}.parquet"
             _write_parquet(self.target, f"{spec.output_prefix}/_parts/errors-{index:05d}.parquet",
                            errors)

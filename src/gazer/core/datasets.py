@@ -115,6 +115,15 @@ def versions(db: Database, name: str) -> list[Version]:
     return list(out.values())
 
 
+def read_by(db: Database, run_id: str) -> list[dict[str, Any]]:
+    """The dataset versions run ``run_id`` read: name, digest, step, rows."""
+    q = select(DatasetVersionRow).where(DatasetVersionRow.run_id == run_id) \
+        .order_by(DatasetVersionRow.id)
+    with db.session() as s:
+        return [{"name": r.name, "digest": r.digest, "step": r.step, "rows": r.rows,
+                 "context": r.context} for r in s.scalars(q)]
+
+
 def names(db: Database) -> list[str]:
     with db.session() as s:
         return sorted(set(s.scalars(select(DatasetVersionRow.name))))

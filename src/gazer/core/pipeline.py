@@ -71,6 +71,17 @@ class Pipeline:
         """The steps whose outputs ``name`` reads."""
         return {src[0] for src in self.edges[name].values() if src}
 
+    def levels(self) -> list[list[str]]:
+        """The steps in rank order of the DAG: a step's rank is one more than its deepest
+        upstream step's, so steps of one rank can run side by side."""
+        rank: dict[str, int] = {}
+        for name in self.order:
+            rank[name] = 1 + max((rank[u] for u in self.upstream(name)), default=-1)
+        out: list[list[str]] = [[] for _ in range(max(rank.values(), default=-1) + 1)]
+        for name in self.order:
+            out[rank[name]].append(name)
+        return out
+
     def defaults(self) -> dict[str, Any]:
         """Every param with its default, keyed ``step.param``."""
         return {f"{s.name}.{k}": v for s in self.steps.values() for k, v in s.params.items()}

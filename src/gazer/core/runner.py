@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -118,7 +119,12 @@ class Runner:
             record, prior = self.store.create_run(pipeline.name, resolved, executor_name), {}
             self.echo(f"run {record.id} of {pipeline.name!r} started")
         keys = cache_keys(pipeline, resolved)
-        tracking_id = self._start_tracking(pipeline, record, resolved)
+        try:
+            tracking_id = self._start_tracking(pipeline, record, resolved)
+        except Exception as exc:  # the run must not stay "running" with nothing running it
+            self.store.update_run(record.id, status=FAILED, finished_at=time.time(),
+                                  error=f"tracking: {type(exc).__name__}: {exc}")
+            raise
         started = time.time()
         status: str = INTERRUPTED
         error: str | None = "interrupted"
@@ -345,6 +351,16 @@ class Runner:
         finally:
             self.store.update_run(run_id, status=status, error=error, finished_at=time.time())
         self.echo(f"run {run_id} {status}" + (f": {error}" if error else ""))
+
+
+_ANNOUNCED = re.compile(r"(?:run (\S+) of .* started|resuming run (\S+) of )")
+
+
+def run_id_in(line: str) -> str | None:
+    """The run id in the line a runner echoes when a run starts or resumes, else ``None``
+    (for callers that follow a run through its ``echo``)."""
+    found = _ANNOUNCED.match(line)
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def run_once(

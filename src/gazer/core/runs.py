@@ -140,13 +140,28 @@ class SqlRunStore:
             record.steps = [StepRecord(**_fields(StepRecord, r)) for r in steps]
         return record
 
-    def list_runs(self, pipeline: str | None = None, limit: int = 50) -> list[RunRecord]:
+    def list_runs(self, pipeline: str | None = None, limit: int = 50, *, offset: int = 0,
+                  status: str | None = None, since: float | None = None) -> list[RunRecord]:
+        """Runs newest first, filtered by pipeline, status and start time, a page at a time."""
         with self._session() as s:
-            q = select(RunRow.id).order_by(RunRow.created_at.desc()).limit(limit)
+            q = select(RunRow.id).order_by(RunRow.created_at.desc())
             if pipeline:
                 q = q.where(RunRow.pipeline == pipeline)
-            ids = list(s.scalars(q))
-        return [self.get_run(i) for i in ids]
+            if status:
+                q = q.where(RunRow.status == status)
+            if since is not None:
+                q = q.where(RunRow.created_at >= since)
+            ids = list(s.scalars(q.offset(offset).limit(limit)))
+            rows = {r.id: r for r in s.scalars(select(RunRow).where(RunRow.id.in_(ids)))}
+            steps: dict[str, list[StepRecord]] = {i: [] for i in ids}
+            for r in s.scalars(select(StepRow).where(StepRow.run_id.in_(ids))):
+                steps[r.run_id].append(StepRecord(**_fields(StepRecord, r)))
+            records = []
+            for i in ids:  # two queries for the page, not one per run
+                record = RunRecord(**_fields(RunRecord, rows[i]))
+                record.steps = steps[i]
+                records.append(record)
+        return records
 
     def find_cached(self, cache_key: str) -> dict[str, Any] | None:
         """Outputs of the newest succeeded step with this cache key, if any."""

@@ -32,6 +32,9 @@ class Step:
     retry_delay_s: float = 1.0
     timeout_s: float | None = None
     cache: bool = True
+    # what the step needs from the node it runs on (the ray executor's scheduling):
+    # ``num_cpus``, ``num_gpus``, ``memory`` in bytes, and custom Ray resources
+    resources: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the step as a plain function (handy in notebooks and unit tests)."""
@@ -100,6 +103,7 @@ def step(
     retry_delay_s: float = 1.0,
     timeout_s: float | None = None,
     cache: bool = True,
+    resources: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 
 
@@ -113,6 +117,7 @@ def step(
     retry_delay_s: float = 1.0,
     timeout_s: float | None = None,
     cache: bool = True,
+    resources: Mapping[str, Any] | None = None,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
     """Make a function or class a pipeline step; usable bare (``@step``) or with options.
 
@@ -122,6 +127,9 @@ def step(
         retries: extra attempts after a failure, waiting ``retry_delay_s * 2**attempt``.
         timeout_s: optional wall-clock limit; the step then runs in its own process.
         cache: whether an unchanged step (code, params, inputs) may be skipped.
+        resources: what it needs from the node it runs on, for the ray executor:
+            ``{"num_cpus": 2, "memory": "4GB", "num_gpus": 1}`` and any custom Ray resource
+            (``{"accelerator_v100": 1}``). The local executor runs it as it is.
     """
 
     def wrap(target: Callable[..., Any]) -> Step:
@@ -141,9 +149,35 @@ def step(
             retry_delay_s=retry_delay_s,
             timeout_s=timeout_s,
             cache=cache,
+            resources=parse_resources(step_name, resources or {}),
         )
 
     return wrap(fn) if fn is not None else wrap
+
+
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def parse_resources(step_name: str, resources: Mapping[str, Any]) -> dict[str, float]:
+    """``resources`` as numbers (``memory`` in bytes: ``"4GB"``, ``"512MiB"`` or a number);
+    anything negative, non-numeric or an unknown unit is refused with what was expected."""
+    out: dict[str, float] = {}
+    for key, value in resources.items():
+        if key == "memory" and isinstance(value, str):
+            text = value.strip().lower().replace(" ", "")
+            number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+            unit = text[len(number):] or "b"
+            if unit not in _UNITS or not number:
+                raise InvalidPipeline(f"step {step_name!r}: memory must be bytes or a size "
+                                      f"like '4GB' or '512MiB'; got {value!r}")
+            value = float(number) * _UNITS[unit]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidPipeline(f"step {step_name!r}: resource {key!r} must be a number >= 0 "
+                                  f"(num_cpus, num_gpus, memory, or a custom Ray resource); "
+                                  f"got {value!r}")
+        out[str(key)] = float(value)
+    return out
 
 
 def _signature(

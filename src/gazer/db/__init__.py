@@ -17,6 +17,8 @@ from gazer.db.tables import (
     FeedbackHistoryRow,
     FeedbackRow,
     LedgerRow,
+    PaperRow,
+    PaperTurnRow,
     PolicyDecisionRow,
     PredictionHistogramRow,
     PredictionMinuteRow,
@@ -29,7 +31,8 @@ from gazer.db.tables import (
 
 __all__ = [
     "Base", "ChunkRow", "Database", "DatasetVersionRow", "DriftReportRow", "EndpointEnergyRow",
-    "FeedbackHistoryRow", "FeedbackRow", "LedgerRow", "PolicyDecisionRow", "PredictionHistogramRow",
+    "FeedbackHistoryRow", "FeedbackRow", "LedgerRow", "PaperRow",
+    "PaperTurnRow", "PolicyDecisionRow", "PredictionHistogramRow",
     "PredictionMinuteRow", "PredictionRow", "ResourceSampleRow", "RunRow", "StepRow", "SwapRow",
     "head_revision", "make_engine", "open_database", "process_alive", "safe_url",
 ]

@@ -282,3 +282,37 @@ class DatasetVersionRow(Base):
     rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
     key: Mapped[str | None] = mapped_column(String(500), nullable=True)  # None: not kept
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class PaperRow(Base):
+    """A paper the papers app indexed; its objects live under ``papers/<id>/`` in storage."""
+
+    __tablename__ = "gazer_papers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(Text)
+    authors: Mapped[str] = mapped_column(Text)  # JSON list
+    source: Mapped[str] = mapped_column(String(20))  # upload, arxiv, url, landing
+    source_ref: Mapped[str] = mapped_column(Text)  # file name, arXiv id, URL or storage key
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    pages: Mapped[int] = mapped_column(Integer)
+    words: Mapped[int] = mapped_column(Integer)
+    passages: Mapped[int] = mapped_column(Integer)
+    ocr_pages: Mapped[int] = mapped_column(Integer)
+    objects: Mapped[str] = mapped_column(Text)  # JSON: what -> storage key
+
+
+class PaperTurnRow(Base):
+    """A question asked of one paper (or of all), in a chat or alone, and what was answered."""
+
+    __tablename__ = "gazer_paper_turns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float)
+    paper_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    turn: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    resolved: Mapped[str] = mapped_column(Text)  # the question with the chat's context added
+    answerable: Mapped[bool] = mapped_column(Boolean)
+    answers: Mapped[str] = mapped_column(Text)  # JSON list, each with its own request_id
+    request_id: Mapped[str] = mapped_column(String(64), index=True)

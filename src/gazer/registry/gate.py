@@ -136,6 +136,7 @@ def publish(
     decision = gate.decide(metrics, against, model)
     tags = {"gazer.git_commit": git_commit(), **(lineage or {}),
             "gazer.gate": "passed" if decision.passed else "failed",
+            "gazer.gate_metric": decision.metric,
             "gazer.gate_reasons": " | ".join(decision.reasons)[:4900]}
     version = registry.register(name, model, tracking_run_id=tracking_run_id, metrics=metrics,
                                 tags=tags, input_example=input_example)

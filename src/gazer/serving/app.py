@@ -18,15 +18,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gazer.batch import http as batch_http
 from gazer.catalog import list_apps
+from gazer.core.progress import active
 from gazer.errors import GazerError
 from gazer.registry.protocol import Registry
 from gazer.services import Services
-from gazer.serving import admin, feedback, inference, monitor
+from gazer.serving import admin, deployments, feedback, inference, models, monitor, runs
 from gazer.serving.auth import KeyRing, check_public_bind, require
 from gazer.serving.contract import allowed_methods, install_contract
 from gazer.serving.endpoint import Endpoint
@@ -36,6 +38,35 @@ from gazer.settings import EndpointSettings, Settings
 from gazer.ui.pages import mount_ui
 
 log = logging.getLogger("gazer.serving")
+
+
+class AppTraining(BaseModel):
+    app: str
+    model: str | None
+    endpoint: str | None
+    status: str = Field(description="queued, training, live, refused (by the gate) or failed")
+    step: str | None = Field(description="The step running now")
+    run_id: str | None
+    version: int | None = Field(description="The version it registered")
+    detail: str = Field(description="Why it failed or was refused")
+    started: float | None
+    finished: float | None
+
+
+class LoopProgress(BaseModel):
+    desc: str
+    done: int
+    total: int | None
+    pct: float | None
+    elapsed_s: float
+    eta_s: float | None
+
+
+class TrainingStatus(BaseModel):
+    active: bool = Field(description="Something is queued or training")
+    current: str | None = Field(description="The app training now")
+    apps: list[AppTraining]
+    progress: list[LoopProgress] = Field(description="The loops running now (epochs, rows)")
 
 
 def default_endpoints() -> list[EndpointSettings]:
@@ -96,6 +127,10 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(feedback.router)
     app.include_router(monitor.router)
+    app.include_router(runs.router)
+    app.include_router(runs.admin_router)
+    app.include_router(models.router)
+    app.include_router(deployments.router)
     app.include_router(batch_http.make_router([require("predict")]))
     _add_platform_routes(app)
     for built_in in list_apps():
@@ -111,17 +146,19 @@ def create_app(
 
 
 def serve(services: Services, host: str | None = None, port: int | None = None,
-          echo: Callable[[str], None] | None = None) -> None:
+          echo: Callable[[str], None] | None = None, training: Any = None) -> None:
     """Serve ``create_app`` on ``services`` at ``host:port`` (the settings' by default) until
     stopped. A non-loopback address without API keys is refused first (``check_public_bind``).
-    """
+    ``training`` (anything with ``snapshot() -> dict``, e.g. the demo's background training)
+    is what ``GET /api/training`` reports."""
     settings = services.settings
     host, port = host or settings.serving.host, port or settings.serving.port
     check_public_bind(host, settings.serving)
     if echo is not None:
         echo(f"gazer serving on http://{host}:{port}/  (API docs: /docs, metrics: /metrics)")
-    uvicorn.run(create_app(settings, services=services), host=host, port=port,
-                log_level="warning", access_log=False)
+    app = create_app(settings, services=services)
+    app.state.training = training
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def _add_platform_routes(app: FastAPI) -> None:
@@ -145,6 +182,17 @@ def _add_platform_routes(app: FastAPI) -> None:
         """Prometheus metrics."""
         return Response(inference.state_of(request).metrics.render(),
                          media_type="text/plain; version=0.0.4")
+
+    @app.get("/api/training", tags=["platform"], dependencies=[require("predict")],
+             response_model=TrainingStatus)
+    def training_status(request: Request) -> dict[str, Any]:
+        """What trains in this process now: the demo's queue of apps without a champion
+        (queued, training, live, refused, failed), the step running and its loops'
+        progress (done/total, ETA). ``active`` is false once nothing is queued."""
+        training = getattr(request.app.state, "training", None)
+        if training is None:
+            return {"active": False, "current": None, "apps": [], "progress": active()}
+        return training.snapshot()  # type: ignore[no-any-return]
 
     @app.get("/api/endpoints", tags=["platform"], dependencies=[require("predict")])
     def endpoints_status(request: Request) -> list[dict[str, Any]]:

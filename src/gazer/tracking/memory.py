@@ -17,6 +17,7 @@ class MemoryTracker:
 
     def __init__(self) -> None:
         self.runs: dict[str, dict[str, Any]] = {}
+        self.files: dict[tuple[str, str], bytes] = {}  # (run id, artifact path) -> content
         self._lock = threading.Lock()
 
     def start_run(self, experiment: str, name: str, tags: Mapping[str, str]) -> str:
@@ -48,10 +49,30 @@ class MemoryTracker:
             metrics = self.runs.get(run_id, {}).get("metrics", {})
             return {k: values[-1][1] for k, values in metrics.items() if values}
 
-    def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
-        name = f"{artifact_path}/{Path(path).name}" if artifact_path else Path(path).name
+    def metric_history(self, run_id: str) -> dict[str, list[tuple[int, float]]]:
         with self._lock:
-            self.runs[run_id]["artifacts"].append(name)
+            metrics = self.runs.get(run_id, {}).get("metrics", {})
+            return {k: sorted(v) for k, v in sorted(metrics.items())}
+
+    def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
+        path = Path(path)
+        prefix = f"{artifact_path}/" if artifact_path else ""
+        files = ({f"{prefix}{path.name}": path} if path.is_file() else
+                 {f"{prefix}{f.relative_to(path).as_posix()}": f
+                  for f in sorted(path.rglob("*")) if f.is_file()})
+        with self._lock:
+            for name, f in files.items():
+                self.runs[run_id]["artifacts"].append(name)
+                self.files[(run_id, name)] = f.read_bytes()
+
+    def list_artifacts(self, run_id: str) -> list[tuple[str, int]]:
+        with self._lock:
+            return sorted((name, len(data)) for (rid, name), data in self.files.items()
+                          if rid == run_id)
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        with self._lock:
+            return self.files[(run_id, path)]
 
     def log_dataset(
         self,

@@ -159,6 +159,33 @@ class MlflowTracker:
         with self._translated(f"read the metrics of run {run_id}"):
             return dict(self.client.get_run(run_id).data.metrics)
 
+    def metric_history(self, run_id: str) -> dict[str, list[tuple[int, float]]]:
+        with self._translated(f"read the metric history of run {run_id}"):
+            keys = self.client.get_run(run_id).data.metrics
+            return {k: sorted((int(m.step), float(m.value))
+                              for m in self.client.get_metric_history(run_id, k))
+                    for k in sorted(keys)}
+
+    def list_artifacts(self, run_id: str) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        with self._translated(f"list the artifacts of run {run_id}"):
+            folders = [None]
+            while folders:
+                for info in self.client.list_artifacts(run_id, folders.pop()):
+                    if info.is_dir:
+                        folders.append(info.path)
+                    else:
+                        found.append((info.path, int(info.file_size or 0)))
+        return sorted(found)
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        import tempfile
+
+        with self._translated(f"read artifact {path} of run {run_id}"), \
+                tempfile.TemporaryDirectory(prefix="gazer-artifact-") as tmp:
+            local = self.client.download_artifacts(run_id, path, tmp)
+            return Path(local).read_bytes()
+
 
 def _param_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)

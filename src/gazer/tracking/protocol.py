@@ -51,5 +51,15 @@ class Tracker(Protocol):
     def run_metrics(self, run_id: str) -> dict[str, float]:
         """The latest value of each metric of a run (``{}`` for an unknown run)."""
 
+    def metric_history(self, run_id: str) -> dict[str, list[tuple[int, float]]]:
+        """Every metric of a run as ``[(step, value), ...]`` sorted by step (per-epoch
+        curves); ``{}`` for an unknown run."""
+
+    def list_artifacts(self, run_id: str) -> list[tuple[str, int]]:
+        """Every artifact file of a run: ``(path, bytes)``, sorted by path."""
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """One artifact file's content (``path`` as ``list_artifacts`` gives it)."""
+
     def describe(self) -> ServiceSpec | None:
         """How another process opens this tracker (``None``: only this process sees it)."""

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
+from gazer.catalog import get_app, list_apps
+from gazer.errors import InvalidInput
 from gazer.services import Services
 from gazer.storage.protocol import Storage
 from gazer.triggers.watcher import Action, Binding
@@ -29,6 +31,8 @@ def make_action(services: Services, echo: Callable[[str], None]) -> Action:
         fields = _fields(key, storage)
         if binding.batch:
             return _batch(services, binding.batch, key, storage, fields, echo)
+        if binding.app:
+            return _ingest(services, binding.app, key, storage)
         return _pipeline(services, binding, fields, echo)
 
     return act
@@ -44,6 +48,14 @@ def _batch(services: Services, config: dict[str, Any], key: str, storage: Storag
                                   echo=echo)
     return (f"batch {result.job_id[:12]}: {result.predicted} predicted, {result.errors} "
             f"errors → {storage.url(output)}")
+
+
+def _ingest(services: Services, name: str, key: str, storage: Storage) -> str:
+    app = get_app(name)
+    if app.ingest is None:
+        raise InvalidInput(f"app {name!r} does not ingest objects; apps that do: "
+                           f"{', '.join(a.name for a in list_apps() if a.ingest) or 'none'}")
+    return app.ingest(services, key, storage.read_bytes(key))
 
 
 def _pipeline(services: Services, binding: Binding, fields: dict[str, str],

@@ -11,6 +11,10 @@ Bindings come from a config file (YAML or JSON)::
         prefix: landing/articles/
         pipeline: summarizer
         params: {corpus.path: "{path}"}
+      - name: papers
+        prefix: landing/papers/
+        app: papers             # the app's own ingest (the papers app indexes each PDF)
+        suffixes: [.pdf]
 
 Each object is claimed in the ledger before any work (exactly once, across restarts and
 watchers); objects that arrived while the watcher was down are simply found on the next scan.
@@ -44,6 +48,7 @@ class Binding:
     prefix: str
     batch: dict[str, Any] | None = None
     pipeline: str | None = None
+    app: str | None = None  # an app that ingests each object itself (``App.ingest``)
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     on_success: str = "move"
     on_failure: str = "move"
@@ -77,14 +82,16 @@ def load_bindings(path: str | Path) -> list[Binding]:
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "prefix" not in item or "name" not in item:
             raise InvalidInput(f"{path}: binding {i} needs 'name' and 'prefix'; got {item!r}")
-        if bool(item.get("batch")) == bool(item.get("pipeline")):
+        if sum(bool(item.get(k)) for k in ("batch", "pipeline", "app")) != 1:
             raise InvalidInput(f"{path}: binding {item['name']!r} needs exactly one of "
-                               f"'batch' or 'pipeline'")
+                               f"'batch', 'pipeline' or 'app'")
         known = {f.name for f in dataclasses.fields(Binding)}
         unknown = set(item) - known
         if unknown:
             raise InvalidInput(f"{path}: binding {item['name']!r} has unknown keys "
                                f"{sorted(unknown)}; known: {sorted(known)}")
+        if "suffixes" in item:
+            item = {**item, "suffixes": tuple(item["suffixes"])}
         bindings.append(Binding(**item))
     return bindings
 

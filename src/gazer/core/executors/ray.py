@@ -6,6 +6,7 @@ see, or S3), so results match the local executor's exactly. Ray is imported lazi
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future
 from typing import Any
 
@@ -39,20 +40,65 @@ class RayExecutor:
         self._remote = ray.remote(max_retries=0)(execute_task)
 
     def submit(self, task: StepTask) -> Future[StepResult]:
-        ref = self._remote.options(name=f"gazer:{task.step.name}").remote(task)
+        options = ray_options(task.step.resources)
+        missing = self._infeasible(options)
+        if missing:  # Ray would wait for such a node forever: fail the step now, say why
+            now = time.time()
+            failed: Future[StepResult] = Future()
+            failed.set_result(StepResult({}, 1, now, now, error=(
+                f"step {task.step.name!r} asks for {missing}: no node of the Ray cluster has "
+                f"that much ({self._capacity_text()})")))
+            return failed
+        ref = self._remote.options(name=f"gazer:{task.step.name}", **options).remote(task)
         if task.step.timeout_s is None:
             future: Future[StepResult] = ref.future()
             return future
         return _with_timeout(self._ray, ref, task)
+
+    def _largest_node(self) -> dict[str, float]:
+        largest: dict[str, float] = {}
+        for node in self._ray.nodes():
+            if node.get("Alive"):
+                for key, amount in node.get("Resources", {}).items():
+                    largest[key] = max(largest.get(key, 0.0), float(amount))
+        return largest
+
+    def _infeasible(self, options: dict[str, Any]) -> str:
+        wanted = {"CPU": options.get("num_cpus", 1), "GPU": options.get("num_gpus", 0),
+                  "memory": options.get("memory", 0), **options.get("resources", {})}
+        largest = self._largest_node()
+        short = [f"{key}={amount:g}" for key, amount in wanted.items()
+                 if amount and amount > largest.get(key, 0.0)]
+        return ", ".join(short)
+
+    def _capacity_text(self) -> str:
+        largest = self._largest_node()
+        keys = [k for k in sorted(largest) if not k.startswith("node:")][:8]
+        return "largest node: " + ", ".join(f"{k}={largest[k]:g}" for k in keys)
 
     def shutdown(self) -> None:
         if self._started_here:
             self._ray.shutdown()
 
 
+def ray_options(resources: dict[str, float] | Any) -> dict[str, Any]:
+    """A step's ``resources`` as ``ray.remote(...).options`` keywords."""
+    options: dict[str, Any] = {}
+    custom = {}
+    for key, amount in dict(resources).items():
+        if key in ("num_cpus", "num_gpus"):
+            options[key] = amount
+        elif key == "memory":
+            options[key] = int(amount)
+        else:
+            custom[key] = amount
+    if custom:
+        options["resources"] = custom
+    return options
+
+
 def _with_timeout(ray: Any, ref: Any, task: StepTask) -> Future[StepResult]:
     import threading
-    import time
 
     future: Future[StepResult] = Future()
     started = time.time()
