@@ -13,7 +13,7 @@ COPY src ./src
 # torch from the CPU wheel index: the default index pulls several GB of CUDA libraries
 RUN python -m venv /opt/gazer \
  && /opt/gazer/bin/pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
- && /opt/gazer/bin/pip install ".[s3,ray,nlp,torch]" "psycopg[binary]>=3.2"
+ && /opt/gazer/bin/pip install ".[s3,postgres,ray,nlp,torch]"
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[s3,ray,torch,nlp,dev]"
+	$(PY) -m pip install -q -e ".[s3,postgres,ray,torch,nlp,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -64,13 +64,15 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120) 
     raise TimeoutError(url)
 
 
-def wrk(url: str, body: dict[str, Any], connections: int, seconds: int) -> dict[str, float]:
+def wrk(url: str, body: dict[str, Any], connections: int, seconds: int,
+        headers: dict[str, str] | None = None) -> dict[str, float]:
+    extra = "".join(f'\nwrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(textwrap.dedent(f"""
             wrk.method = "POST"
             wrk.body = [==[{json.dumps(body)}]==]
             wrk.headers["Content-Type"] = "application/json"
-        """))
+        """) + extra + "\n")
         script = fh.name
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
                           "-s", script, url], capture_output=True, text=True, check=True).stdout

@@ -214,8 +214,29 @@ def _when(ts: float | None) -> str:
 
 
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    env_file: Annotated[Path | None, typer.Option(
+        "--env-file", envvar="GAZER_ENV_FILE",
+        help="A settings file (KEY=VALUE lines, e.g. the one `gazer cluster up` writes); "
+             "variables already set win.")] = None,
+) -> None:
     """gazer: pipelines, tracked runs, a model registry and serving, on one laptop."""
+    if env_file is not None:
+        load_env_file(env_file)
+
+
+def load_env_file(path: Path) -> None:
+    """Put a dotenv file's variables into this process's environment (and so its
+    children's: serving replicas, Ray workers, batch workers); set variables win."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        raise typer.BadParameter(f"--env-file: no file at {path}")
+    for key, value in dotenv_values(path).items():
+        if value is not None:
+            os.environ.setdefault(key, value)
+    os.environ["GAZER_ENV_FILE"] = str(path.resolve())
 
 
 @app.command("run")
@@ -677,7 +698,9 @@ def batch_run(
     column: Annotated[str, typer.Option(help="The input column the model reads.")] = "text",
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 500,
     workers: Annotated[int, typer.Option(help="Worker processes (or Ray actors).")] = 2,
-    executor: Annotated[str, typer.Option(help="local (processes) or ray (actors).")] = "local",
+    executor: Annotated[str, typer.Option(
+        help="local (processes), ray (actors fed by this process) or ray-data (Ray Data "
+             "actors that read and write the storage themselves).")] = "local",
     keep: Annotated[str, typer.Option(help="Input columns to copy into the output beside "
                                       "row_id, comma-separated (e.g. id,lang), so results "
                                       "join back to their input.")] = "",
@@ -787,6 +810,89 @@ def query_cmd(
     if result.truncated:
         Console(stderr=True).print(f"truncated: only the first {len(frame)} rows are shown "
                                    f"(--limit, at most GAZER_QUERY__MAX_ROWS)", highlight=False)
+
+
+cluster_app = typer.Typer(help="A scale-out stack on this machine: PostgreSQL, S3, an MLflow "
+                          "server, a Ray cluster, serving replicas and HAProxy.",
+                          no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
+ClusterFile = Annotated[Path, typer.Argument(help="The cluster's YAML file (docs/scale-out.md).")]
+
+
+def _cluster(path: Path) -> Any:
+    from gazer.cluster import Cluster, load_spec
+
+    return Cluster(load_spec(path), echo=echo)
+
+
+@cluster_app.command("up")
+def cluster_up(path: ClusterFile) -> None:
+    """Start every part that is not running yet, in order, and wait until each answers."""
+    cluster = _cluster(path)
+    cluster.up()
+    keys = cluster.spec.dir / "keys.json"
+    echo(f"up: gazer at http://{cluster.spec.haproxy_address}:{cluster.spec.ports.haproxy} "
+         f"(API keys in {keys}); settings for every gazer command: "
+         f"gazer --env-file {cluster.env_file} ...")
+
+
+@cluster_app.command("down")
+def cluster_down(path: ClusterFile) -> None:
+    """Stop every process and remove the namespaces; the data stays for the next `up`."""
+    stopped = _cluster(path).down()
+    echo(f"down: {len(stopped)} processes stopped")
+
+
+@cluster_app.command("status")
+def cluster_status(path: ClusterFile) -> None:
+    """Each process: running, answering, its address and network; exit 1 if one is not."""
+    rows = _cluster(path).status()
+    if not rows:
+        echo("no cluster is running from this file (gazer cluster up FILE)")
+        raise typer.Exit(1)
+    table = Table("name", "pid", "running", "answering", "models ready", "HAProxy",
+                  "address", "netns", "network")
+    for r in rows:
+        table.add_row(r["name"], str(r["pid"]), _yes(r["running"]), _yes(r["answering"]),
+                      "-" if r["ready"] is None else _yes(r["ready"]), r["balancer"] or "-",
+                      r["address"], r["netns"] or "-", r["network"])
+    out.print(table, markup=False)
+    if not all(r["running"] and r["answering"] for r in rows):
+        raise typer.Exit(1)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "NO"
+
+
+@cluster_app.command("env")
+def cluster_env_cmd(path: ClusterFile) -> None:
+    """Print the cluster's settings as `export` lines (eval "$(gazer cluster env FILE)")."""
+    from gazer.cluster import export_lines
+
+    cluster = _cluster(path)
+    if not cluster.env_file.exists():
+        raise InvalidParam(f"no cluster has been started from {path}: gazer cluster up {path}")
+    from dotenv import dotenv_values
+
+    env = {k: v for k, v in dotenv_values(cluster.env_file).items() if v is not None}
+    typer.echo("\n".join(export_lines(env)))
+
+
+@cluster_app.command("cut")
+def cluster_cut(path: ClusterFile, host: Annotated[str, typer.Argument(
+        help="A replica or Ray worker with its own namespace, e.g. serve-1.")]) -> None:
+    """Take a host off the network (its link down), as a machine failure would."""
+    _cluster(path).set_link(host, up=False)
+    echo(f"{host}: network cut")
+
+
+@cluster_app.command("restore")
+def cluster_restore(path: ClusterFile, host: Annotated[str, typer.Argument(
+        help="A host cut with `gazer cluster cut`.")]) -> None:
+    """Put a cut host back on the network."""
+    _cluster(path).set_link(host, up=True)
+    echo(f"{host}: network restored")
 
 
 @app.command("demo")

@@ -192,8 +192,14 @@ class Settings(BaseSettings):
         return self.tracking.uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
 
     @property
-    def mlflow_artifact_uri(self) -> str:
-        return self.tracking.artifact_uri or (self.home / "mlartifacts").resolve().as_uri()
+    def mlflow_artifact_uri(self) -> str | None:
+        """Where new experiments keep artifacts: the setting; for a tracking server, the
+        server's own default (``mlflow server --artifacts-destination``); else a folder."""
+        if self.tracking.artifact_uri:
+            return self.tracking.artifact_uri
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return None
+        return (self.home / "mlartifacts").resolve().as_uri()
 
     @property
     def logs_dir(self) -> Path:
@@ -201,5 +207,14 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Read settings from the environment; keyword overrides win."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read settings from the environment, then from the dotenv file ``GAZER_ENV_FILE`` names
+    (``gazer --env-file``; what ``gazer cluster up`` writes), then the defaults; keyword
+    overrides win over all of them."""
+    import os
+
+    env_file = os.environ.get("GAZER_ENV_FILE") or None
+    if env_file and not Path(env_file).is_file():
+        from gazer.errors import InvalidInput
+
+        raise InvalidInput(f"GAZER_ENV_FILE names {env_file!r}, which is not a file")
+    return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type,call-arg]

@@ -137,16 +137,21 @@ print("RESULT", r.rows, r.skipped_chunks)
 
 
 @pytest.mark.integration
-def test_the_ray_backend_gives_the_same_output_as_local_processes(tmp_path: Path) -> None:
+def test_the_ray_backends_give_the_same_output_as_local_processes(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "store")
     key = _input(storage, 12, bad={5: ""})
     ledger = ChunkLedger(f"sqlite:///{tmp_path / 'runs.db'}")
-    outputs = {}
-    for executor in ("local", "ray"):
-        spec = BatchSpec("summarizer@1", key, f"output/{executor}", chunk_rows=4)
+    outputs, refused = {}, {}
+    for executor in ("local", "ray", "ray-data"):
+        spec = BatchSpec("summarizer@1", key, f"output/{executor}", chunk_rows=4, keep=("id",))
         result = BatchRunner(storage, storage, ledger, workers=2, executor=executor).run(
             spec, tfidf_summarizer, 1)
-        assert (result.predicted, result.errors) == (11, 1)
+        assert (result.predicted, result.errors, result.chunks) == (11, 1, 3)
         outputs[executor] = pd.read_parquet(
             storage.local_path(f"output/{executor}/predictions.parquet"))
-    pd.testing.assert_frame_equal(outputs["local"], outputs["ray"])
+        refused[executor] = pd.read_parquet(
+            storage.local_path(f"output/{executor}/errors.parquet"))
+    for executor in ("ray", "ray-data"):
+        pd.testing.assert_frame_equal(outputs["local"], outputs[executor])
+        pd.testing.assert_frame_equal(refused["local"], refused[executor])
+    assert list(outputs["ray-data"].columns) == ["row_id", "id", "prediction"]

@@ -24,7 +24,7 @@ from gazer.catalog import get_pipeline
 from gazer.core.runner import Runner
 from gazer.registry.promotion import promote
 from gazer.registry.resolve import registry_from_settings
-from gazer.serving.haproxy import haproxy_config
+from gazer.serving.haproxy import haproxy_config, haproxy_status
 from gazer.settings import Settings
 
 pytestmark = [pytest.mark.integration,
@@ -79,15 +79,7 @@ class Stack:
         _wait(f"http://127.0.0.1:{self.front}/readyz")
 
     def status(self) -> dict[str, str]:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.socket)
-            s.sendall(b"show stat\n")
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-        rows = [line.split(",") for line in data.decode().splitlines() if line and
-                not line.startswith("#")]
-        return {r[1]: r[17] for r in rows if r[0] == "replicas" and r[1] in self.ports}
+        return haproxy_status(self.socket)
 
     def stop(self) -> None:
         for proc in [*self.replicas.values(), getattr(self, "haproxy", None)]:

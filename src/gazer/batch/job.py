@@ -189,15 +189,32 @@ def _write_parquet(storage: Storage, key: str, frame: pd.DataFrame) -> None:
     storage.write_bytes(key, buf.getvalue())
 
 
+def write_parts(target: Storage, prefix: str, index: int, out: pd.DataFrame,
+                errors: pd.DataFrame) -> str:
+    """Chunk ``index``'s predictions and refused rows as part files; returns the part's key.
+    Writing a chunk again replaces its parts (a chunk is never counted twice)."""
+    part = f"{prefix}/_parts/part-{index:05d}.parquet"
+    _write_parquet(target, f"{prefix}/_parts/errors-{index:05d}.parquet", errors)
+    _write_parquet(target, part, out)
+    return part
+
+
+# local: processes on this machine; ray: an actor pool fed by the driver; ray-data: Ray Data
+# actors that read their chunks from storage and write their parts there themselves
+EXECUTORS = ("local", "ray", "ray-data")
+
+
 class BatchRunner:
-    """Runs ``BatchSpec``s on a local process pool: reads ``source``, writes ``target``."""
+    """Runs ``BatchSpec``s on a local process pool, Ray actors or Ray Data: reads ``source``,
+    writes ``target``."""
 
     def __init__(self, source: Storage, target: Storage, ledger: ChunkLedger, workers: int = 2,
                  echo: Callable[[str], None] | None = None,
                  on_rows: Callable[[int, int], None] | None = None,
                  executor: str = "local", ray_address: str | None = None) -> None:
-        if executor not in ("local", "ray"):
-            raise InvalidInput(f"batch executor must be 'local' or 'ray'; got {executor!r}")
+        if executor not in EXECUTORS:
+            raise InvalidInput(f"batch executor must be one of {', '.join(EXECUTORS)}; got "
+                               f"{executor!r}")
         self.executor, self.ray_address = executor, ray_address
         self.source, self.target = source, target
         self.ledger, self.workers = ledger, workers
@@ -217,6 +234,11 @@ class BatchRunner:
         self._done_rows, self._total_rows = 0, total_rows
         progress = iter(Progress(range(total_rows), total=total_rows, desc="rows", every_s=5.0))
         chunks = 0
+        if self.executor == "ray-data":
+            chunks = self._on_ray_data(spec, job_id, loader, done, progress)
+            predicted, errors = self._commit(spec, job_id, chunks)
+            return BatchResult(job_id, predicted + errors, predicted, errors, chunks, len(done),
+                               time.perf_counter() - started)
         with self._pool(loader) as pool:
             pending: dict[Future[Any], tuple[int, int, pd.DataFrame | None]] = {}
             for index, frame in enumerate(read_chunks(self.source, spec.input_key,
@@ -249,12 +271,35 @@ class BatchRunner:
             out, errors = future.result()
             if kept is not None:
                 out, errors = with_kept(out, kept), with_kept(errors, kept)
-            part = f"{spec.output_prefix}/_parts/part-{index:05d}.parquet"
-            _write_parquet(self.target, f"{spec.output_prefix}/_parts/errors-{index:05d}.parquet",
-                           errors)
-            _write_parquet(self.target, part, out)
+            part = write_parts(self.target, spec.output_prefix, index, out, errors)
             self.ledger.record(job_id, index, len(out), len(errors), part)
             self._advance(progress, rows)
+
+    def _on_ray_data(self, spec: BatchSpec, job_id: str, loader: Callable[[], Any],
+                     done: dict[int, Any], progress: Iterator[int]) -> int:
+        """The chunks not done yet, on Ray Data; returns the number of chunks of the input."""
+        from gazer.batch.ray_data import run_chunks
+
+        chunks = 0
+        for index, frame in enumerate(read_chunks(self.source, spec.input_key,
+                                                  spec.chunk_rows)):
+            chunks += 1
+            if index == 0:
+                check_keep(frame, spec.keep)
+            if index in done:
+                self._advance(progress, len(frame))
+        pending = [i for i in range(chunks) if i not in done]
+        source, target = self.source.describe(), self.target.describe()
+        if source is None or target is None:
+            raise InvalidInput("the ray-data executor needs storage its workers can open "
+                               "(a folder or S3); got in-memory storage")
+        if pending:
+            for row in run_chunks(pending, loader, source, target, spec, self.workers,
+                                  self.ray_address):
+                self.ledger.record(job_id, row["index"], row["predicted"], row["errors"],
+                                   row["part"])
+                self._advance(progress, row["rows"])
+        return chunks
 
     def _pool(self, loader: Callable[[], Any]) -> Any:
         if self.executor == "ray":

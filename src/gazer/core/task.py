@@ -9,6 +9,7 @@ thread the task carries the runner's live services; to another process it carrie
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import traceback
@@ -61,6 +62,19 @@ class StepResult:
         return self.error is None
 
 
+def node_name() -> str:
+    """Where this step runs: the host name, and on a Ray worker the node's address."""
+    import socket
+    import sys
+
+    where = socket.gethostname()
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        with contextlib.suppress(Exception):
+            where += f" (ray node {ray.util.get_node_ip_address()})"
+    return where
+
+
 def execute_task(task: StepTask) -> StepResult:
     """Load inputs, call the step (with retries and backoff), save outputs."""
     started = time.time()
@@ -79,7 +93,8 @@ def execute_task(task: StepTask) -> StepResult:
             while True:
                 attempts += 1
                 ctx.attempt = attempts
-                step_logger.info("step %s attempt %d started", task.step.name, attempts)
+                step_logger.info("step %s attempt %d started on %s", task.step.name,
+                                 attempts, node_name())
                 try:
                     outputs = _attempt(task, storage, ctx)
                     step_logger.info("step %s succeeded", task.step.name)

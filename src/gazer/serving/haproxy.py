@@ -45,3 +45,26 @@ backend replicas
     http-response set-header X-Gazer-Replica %s
 {servers}
 """
+
+
+def haproxy_status(stats_socket: str, backend: str = "replicas") -> dict[str, str]:
+    """What HAProxy thinks of each replica (``UP``, ``DOWN``, ``MAINT``...), read from its
+    admin socket (``show stat``)."""
+    rows = [line.split(",") for line in haproxy_command(stats_socket, "show stat").splitlines()
+            if line and not line.startswith("#")]
+    return {r[1]: r[17] for r in rows
+            if len(r) > 17 and r[0] == backend and r[1] not in ("FRONTEND", "BACKEND")}
+
+
+def haproxy_command(stats_socket: str, command: str) -> str:
+    """Send one admin command (``disable server replicas/serve-2``) and return the answer."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(stats_socket)
+        s.sendall(command.encode() + b"\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data.decode()
