@@ -629,6 +629,7 @@ class Cluster:
             self.echo(f"{proc.name}: stopped ({time.monotonic() - began:.1f} s)")
         state.processes = []
         _remove_network(state)
+        _forget_ray_head(f"{self.spec.host_address}:{self.spec.ports.ray}")
         if self.dir.exists():
             state.save(self.dir)
         return stopped
@@ -685,6 +686,17 @@ class Cluster:
         found = state.find(name)
         assert found is not None
         return found
+
+
+def _forget_ray_head(address: str) -> None:
+    """``ray start --head`` leaves its address in /tmp/ray/ray_current_cluster for
+    ``ray.init()`` to find; once that head is gone the file would point at nothing."""
+    import tempfile
+
+    marker = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    with contextlib.suppress(OSError):
+        if marker.read_text().strip() == address:
+            marker.unlink()
 
 
 def _link_up(link: str) -> bool:

@@ -68,6 +68,8 @@ def test_unknown_models_and_versions_raise_model_not_found(registry: Registry) -
         registry.get_version("clf", 7)
     with pytest.raises(ModelNotFound):
         registry.list_versions("nope")
+    with pytest.raises(ModelNotFound):  # a name no model can have (MLflow refuses ':' and '/')
+        registry.get_version("bad:name/x", "champion")
 
 
 def test_promote_and_rollback_walk_the_champion_history(registry: Registry) -> None:

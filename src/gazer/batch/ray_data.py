@@ -67,7 +67,7 @@ def run_chunks(pending: list[int], loader: Callable[[], Any], source: Any, targe
         if address:
             ray.init(address=address, **options)
         else:
-            ray.init(_node_ip_address="127.0.0.1", **options)
+            ray.init(address="local", _node_ip_address="127.0.0.1", **options)
             started_here = True
     try:
         context = ray.data.DataContext.get_current()

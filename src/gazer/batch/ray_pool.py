@@ -37,7 +37,7 @@ class RayActorPool:
             if address:
                 ray.init(address=address, **options)
             else:
-                ray.init(_node_ip_address="127.0.0.1", **options)
+                ray.init(address="local", _node_ip_address="127.0.0.1", **options)
                 self._started_here = True
         actor: Any = ray.remote(num_cpus=1)(_ChunkActor)
         self._actors: list[Any] = [actor.remote(loader) for _ in range(workers)]

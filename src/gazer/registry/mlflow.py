@@ -59,6 +59,8 @@ class MlflowRegistry:
             code = getattr(exc, "error_code", "")
             if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(exc).lower():
                 raise ModelNotFound(f"{what}: not in the registry ({exc})") from exc
+            if code == "INVALID_PARAMETER_VALUE":  # a name MLflow cannot hold: no such model
+                raise ModelNotFound(f"{what}: no model can have that name ({exc})") from exc
             if type(exc).__module__.startswith(("mlflow", "sqlalchemy")):
                 raise TrackingError(f"MLflow registry failed on {what}: {exc}") from exc
             raise

@@ -13,7 +13,7 @@ from gazer.serving.auth import require
 from gazer.serving.contract import errors
 from gazer.serving.inference import state_of
 from gazer.serving.monitor import endpoint_ab
-from gazer.serving.protocol import JsonInt
+from gazer.serving.protocol import MAX_VERSION, JsonInt
 
 router = APIRouter(prefix="/admin", tags=["admin (API key)"],
                    dependencies=[require("admin")])
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/admin", tags=["admin (API key)"],
 class PromoteBody(BaseModel):
     model_config = ConfigDict(strict=True)
 
-    version: JsonInt = Field(ge=1, description="The version to make champion.")
+    version: JsonInt = Field(ge=1, le=MAX_VERSION, description="The version to make champion.")
     require_evidence: bool = Field(default=False, description=(
         "Promote only when the A/B readout of an endpoint serving this version as its "
         "challenger says it is better (409 otherwise, with the readout)"))

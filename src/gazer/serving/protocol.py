@@ -31,6 +31,11 @@ def _integral(value: Any) -> Any:
 JsonInt = Annotated[int, BeforeValidator(_integral)]
 
 
+# a registry version: MLflow keeps it in a 32-bit INTEGER column (on PostgreSQL too), so a
+# larger number is refused here (422), not by the database (502)
+MAX_VERSION = 2**31 - 1
+
+
 def json_int(ge: int, le: int) -> Any:
     """``JsonInt`` within bounds, the bounds stated in the schema (``minimum``/``maximum``)."""
     return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_integral)]

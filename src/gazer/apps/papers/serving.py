@@ -331,7 +331,17 @@ def mount(app: FastAPI) -> None:  # noqa: C901 - one route per nested function
                         media_type="application/pdf")
 
     @app.get("/api/papers/{paper_id:paperid}/text", tags=tags, dependencies=[require("predict")],
-             response_class=PlainTextResponse, responses=errors(404))
+             response_class=PlainTextResponse, responses={
+                 200: {"description": "The cleaned text (text/plain), or with "
+                       "kind=extracted each page's text as the PDF gave it (JSON)",
+                       "content": {"text/plain": {"schema": {"type": "string"}},
+                                   "application/json": {"schema": {
+                                       "type": "array", "items": {
+                                           "type": "object",
+                                           "properties": {"number": {"type": "integer"},
+                                                          "text": {"type": "string"}},
+                                           "required": ["number", "text"]}}}}},
+                 **errors(404)})
     def text(paper_id: str, request: Request,
              kind: TextKind = TextKind.cleaned) -> PlainTextResponse:
         """The cleaned text (body, then references), or ``kind=extracted``: each page's

@@ -35,7 +35,8 @@ class RayExecutor:
             if address:
                 ray.init(address=address, **options)
             else:
-                ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", **options)
+                ray.init(address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1",
+                         **options)
                 self._started_here = True
         self._remote = ray.remote(max_retries=0)(execute_task)
 
