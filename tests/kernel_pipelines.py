@@ -32,7 +32,7 @@ in_a_child = Pipeline("in_a_child", [elsewhere])
 
 
 @step(outputs="size")
-def measure(key: str) -> int:
+def measure(key: str = "") -> int:
     """The size of an object that landed (a watch binding passes its key)."""
     storage = current().storage
     assert storage is not None

@@ -15,7 +15,7 @@ from gazer.errors import InvalidInput
 from gazer.settings import Settings, get_settings
 
 KEYS = {"admin": "a" * 32, "predict": "p" * 32, "s3_key": "gazer", "s3_secret": "s" * 24,
-        "postgres": "pg" * 12}
+        "postgres": "pg" * 12, "ray": "r" * 64}
 
 
 def test_the_example_cluster_file_is_valid_and_its_dir_is_relative_to_it() -> None:

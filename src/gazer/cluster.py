@@ -189,6 +189,9 @@ def cluster_env(spec: ClusterSpec, keys: Mapping[str, str]) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": keys["s3_secret"],
         "AWS_DEFAULT_REGION": "us-east-1",
         "RAY_USAGE_STATS_ENABLED": "0",
+        # Ray's token authentication, with the cluster's own token on every node and driver
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": keys["ray"],
     }
     for section, values in spec.settings.items():
         if not isinstance(values, dict):
@@ -222,13 +225,13 @@ def write_env_file(path: Path, env: Mapping[str, str]) -> None:
 def _keys(folder: Path) -> dict[str, str]:
     """The cluster's secrets, made once and kept (0600) so a restart keeps its keys."""
     path = folder / "keys.json"
-    if path.exists():
-        return dict(json.loads(path.read_text()))
+    kept = dict(json.loads(path.read_text())) if path.exists() else {}
     keys = {"admin": secrets.token_urlsafe(32), "predict": secrets.token_urlsafe(32),
             "s3_key": "gazer", "s3_secret": secrets.token_urlsafe(24),
-            "postgres": secrets.token_urlsafe(24)}
-    path.touch(0o600)
-    path.write_text(json.dumps(keys))
+            "postgres": secrets.token_urlsafe(24), "ray": secrets.token_hex(32), **kept}
+    if keys != kept:
+        path.touch(0o600)
+        path.write_text(json.dumps(keys))
     return keys
 
 
@@ -254,20 +257,28 @@ def _alive(pid: int) -> bool:
 def _spawn(cmd: list[str], log: Path, env: Mapping[str, str], netns: str | None = None,
            user: str | None = None) -> int:
     """Start ``cmd`` in its own session (so it outlives ``gazer cluster up`` and its whole
-    process group can be stopped), with output appended to ``log``."""
-    if user and os.geteuid() == 0:
-        cmd = ["runuser", "-u", user, "--", *cmd]
+    process group can be stopped), as ``user`` when running as root, with output appended to
+    ``log``. The pid is the command's own (no wrapper in between to signal instead)."""
     if netns:
         cmd = ["ip", "netns", "exec", netns, *cmd]
+    as_user: dict[str, Any] = {}
+    if user and os.geteuid() == 0:
+        as_user = {"user": user, "group": user, "extra_groups": []}
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=dict(env), start_new_session=True)
+                                env=dict(env), start_new_session=True, **as_user)
     return proc.pid
 
 
-def _stop(pid: int, timeout: float = 8.0) -> None:
-    """SIGTERM the process group, then SIGKILL what is left of it."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+# how each process is asked to stop: PostgreSQL's "fast" shutdown (SIGINT) disconnects its
+# clients, where SIGTERM ("smart") would wait for every replica's pool to close
+STOP_SIGNALS = {"postgres": signal.SIGINT}
+
+
+def _stop(pid: int, timeout: float = 8.0, first: signal.Signals = signal.SIGTERM) -> None:
+    """Signal the process group (``first``, then SIGKILL for what is left of it) and wait
+    until every process of the group has gone."""
+    for sig in (first, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
         deadline = time.monotonic() + timeout
@@ -390,7 +401,9 @@ def _make_bridge(spec: ClusterSpec, state: State) -> None:
 
 def _remove_network(state: State) -> None:
     for netns in state.namespaces:
-        subprocess.run(["ip", "netns", "del", netns], capture_output=True)  # takes its veth
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+    for link in state.links.values():  # gone with its namespace, unless something holds it
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
     if state.bridge:
         subprocess.run(["ip", "link", "del", state.bridge], capture_output=True)
     state.namespaces, state.links, state.bridge = [], {}, None
@@ -476,6 +489,11 @@ class Cluster:
         bin_dir = _pg_bin()
         as_root = os.geteuid() == 0
         user = "postgres" if as_root else None
+        if as_root and subprocess.run(["test", "-x", str(self.dir)], user="postgres",
+                                      capture_output=True).returncode != 0:
+            raise GazerError(f"PostgreSQL refuses to run as root, so it runs as user postgres, "
+                             f"which cannot reach {self.dir}: put the cluster's dir where "
+                             f"every parent folder is searchable (chmod o+x), e.g. under /srv")
         if not (data / "PG_VERSION").exists():
             data.mkdir(parents=True, exist_ok=True)
             if as_root:
@@ -488,9 +506,8 @@ class Cluster:
                 shutil.chown(pwfile, "postgres", "postgres")
             cmd = [str(bin_dir / "initdb"), "-D", str(data), "-A", "scram-sha-256",
                    f"--pwfile={pwfile}", "-U", "postgres"]
-            if as_root:
-                cmd = ["runuser", "-u", "postgres", "--", *cmd]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            done = subprocess.run(cmd, capture_output=True, text=True,
+                                  user="postgres" if as_root else None)
             pwfile.unlink()
             if done.returncode != 0:
                 raise GazerError(f"initdb failed: {done.stderr.strip()[-1500:]}")
@@ -584,7 +601,9 @@ class Cluster:
         want = 1 + self.spec.ray_workers
         head = state.find("ray-head")
         assert head is not None
-        _wait(f"{want} Ray nodes", lambda: ray_nodes(f"{address}:{port}") >= want, head.pid,
+        env = self._env()
+        _wait(f"{want} Ray nodes", lambda: ray_nodes(f"{address}:{port}", env) >= want,
+              head.pid,
               self.logs / "ray-head.log", self.spec.start_timeout_s, self.echo)
         self.echo(f"ray: {want} nodes alive")
 
@@ -624,7 +643,7 @@ class Cluster:
         stopped = []
         for proc in reversed(state.processes):
             began = time.monotonic()
-            _stop(proc.pid)
+            _stop(proc.pid, first=STOP_SIGNALS.get(proc.name, signal.SIGTERM))
             stopped.append(proc.name)
             self.echo(f"{proc.name}: stopped ({time.monotonic() - began:.1f} s)")
         state.processes = []
@@ -664,6 +683,13 @@ class Cluster:
             hosts = sorted(state.links) or ["none: start with namespaces: true"]
             raise InvalidInput(f"{name!r} is not a host of its own; hosts: {', '.join(hosts)}")
         _ip("link", "set", link, "up" if up else "down")
+
+    def stop(self, name: str) -> None:
+        """Stop one process (a test's outage); ``restart`` starts it again."""
+        proc = State.load(self.dir).find(name)
+        if proc is None:
+            raise InvalidInput(f"no process {name!r} in this cluster")
+        _stop(proc.pid, first=STOP_SIGNALS.get(name, signal.SIGTERM))
 
     def restart(self, name: str) -> Proc:
         """Start one stopped process again (a replica killed by a test, a PostgreSQL restart)."""
@@ -706,13 +732,14 @@ def _link_up(link: str) -> bool:
         return False
 
 
-def ray_nodes(address: str) -> int:
-    """Alive nodes of the Ray cluster at ``address`` (0 when it does not answer)."""
+def ray_nodes(address: str, env: Mapping[str, str]) -> int:
+    """Alive nodes of the Ray cluster at ``address`` (0 when it does not answer), asked with
+    the cluster's settings (``env``: its token)."""
     code = ("import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False, "
             "configure_logging=False); "
             "print(sum(1 for n in ray.nodes() if n['Alive']))")
     done = subprocess.run([sys.executable, "-c", code, address], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+                          timeout=60, env=dict(env))
     lines = done.stdout.strip().splitlines()
     return int(lines[-1]) if done.returncode == 0 and lines and lines[-1].isdigit() else 0
 
