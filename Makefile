@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/wordpredict.py
 	$(PY) benchmarks/enrichment.py
 	$(PY) benchmarks/papers.py
+	$(PY) benchmarks/scale_out.py
 
 clean:
 	rm -rf $(VENV) .gazer .pytest_cache .mypy_cache .ruff_cache
