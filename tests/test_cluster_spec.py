@@ -80,7 +80,7 @@ def test_gazer_env_file_points_every_command_at_the_settings(
     monkeypatch.setenv("GAZER_ENV_FILE", str(env_file))
     assert get_settings().runs_url == f"sqlite:///{runs}"
     monkeypatch.setenv("GAZER_ENV_FILE", str(tmp_path / "missing.env"))
-    with pytest.raises(InvalidInput, match="not a file"):
+    with pytest.raises(ValueError, match="not a file"):
         get_settings()
     os.environ.pop("GAZER_ENV_FILE")
     result = CliRunner().invoke(app, ["--env-file", str(env_file), "runs", "list"])

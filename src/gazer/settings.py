@@ -213,8 +213,6 @@ def get_settings(**overrides: object) -> Settings:
     import os
 
     env_file = os.environ.get("GAZER_ENV_FILE") or None
-    if env_file and not Path(env_file).is_file():
-        from gazer.errors import InvalidInput
-
-        raise InvalidInput(f"GAZER_ENV_FILE names {env_file!r}, which is not a file")
+    if env_file and not Path(env_file).is_file():  # (gazer.errors is a sibling layer)
+        raise ValueError(f"GAZER_ENV_FILE names {env_file!r}, which is not a file")
     return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type,call-arg]
