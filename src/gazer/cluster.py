@@ -452,7 +452,7 @@ class Cluster:
             self.echo("start failed: stopping what this call started")
             for proc in reversed(state.processes):
                 if proc.name not in before:
-                    _stop(proc.pid)
+                    _stop(proc.pid, first=STOP_SIGNALS.get(proc.name, signal.SIGTERM))
             state.processes = [p for p in state.processes if p.name in before]
             if not before:
                 _remove_network(state)
