@@ -427,7 +427,10 @@ class Cluster:
         return self.dir / ENV_FILE
 
     def _env(self) -> dict[str, str]:
-        return {**os.environ, **cluster_env(self.spec, _keys(self.dir))}
+        """What every process of the cluster gets: this environment without its own GAZER_*
+        settings (the cluster's come from its file alone), then the cluster's."""
+        outer = {k: v for k, v in os.environ.items() if not k.startswith("GAZER_")}
+        return {**outer, **cluster_env(self.spec, _keys(self.dir))}
 
     def up(self) -> State:
         """Start what is not running yet, in order; on a failure stop what this call started."""

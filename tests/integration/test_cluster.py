@@ -62,9 +62,15 @@ def _pythonpath() -> str:
     return os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
+def _outer_env() -> dict[str, str]:
+    """This environment without its GAZER_* settings (CI sets GAZER_HOME to the home
+    `make check` trained): with --env-file, variables already set would win over the file."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GAZER_")}
+
+
 def _gazer(env_file: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, "-m", "gazer.cli", "--env-file", str(env_file), *args],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=_outer_env())
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -91,7 +97,7 @@ def cluster() -> Iterator[Cluster]:
     path = folder / "cluster.yaml"
     path.write_text(yaml.safe_dump(spec))
     # the Ray worker imports the tests' batch model (tests.batch.crashable_model)
-    env = {**os.environ, "PYTHONPATH": _pythonpath()}
+    env = {**_outer_env(), "PYTHONPATH": _pythonpath()}
     up = subprocess.run([sys.executable, "-m", "gazer.cli", "cluster", "up", str(path)],
                         capture_output=True, text=True, timeout=600, env=env)
     made = Cluster(load_spec(path), echo=lambda line: None)
@@ -275,7 +281,7 @@ def test_postgresql_restarted_under_watch_and_serve_loses_nothing(cluster: Clust
     config.write_text(yaml.safe_dump({"bindings": [{
         "name": "landed", "prefix": "landing/watched/",
         "pipeline": "tests.kernel_pipelines:landed", "params": {"measure.key": "{key}"}}]}))
-    env = {**os.environ, "PYTHONPATH": _pythonpath()}
+    env = {**_outer_env(), "PYTHONPATH": _pythonpath()}
     watch_log = (tmp_path / "watch.log").open("wb")
 
     def watched() -> str:
@@ -383,7 +389,7 @@ def test_a_ray_data_batch_job_on_s3_survives_its_driver_being_killed(cluster: Cl
     from gazer.settings import Settings
     from gazer.storage.resolve import storage_from_settings
 
-    env = {**os.environ, **{k: v for k, v in dotenv_values(cluster.env_file).items() if v},
+    env = {**_outer_env(), **{k: v for k, v in dotenv_values(cluster.env_file).items() if v},
            "PYTHONPATH": _pythonpath()}
     storage = storage_from_settings(Settings(_env_file=str(cluster.env_file)))  # type: ignore[call-arg]
     frame = pd.DataFrame({"id": [f"doc-{i}" for i in range(80)],
