@@ -72,7 +72,8 @@ def _serving_version(address: str, key: str) -> str | None:
     try:
         meta = httpx.get(f"http://{address}/v2/models/example", timeout=2,
                          headers={"X-API-Key": key}).json()
-        return str(meta.get("versions", [None])[0])
+        versions = meta.get("versions") or []  # [] while the replica is still loading
+        return str(versions[0]) if versions else None
     except (httpx.HTTPError, ValueError):
         return None
 

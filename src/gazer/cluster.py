@@ -294,7 +294,7 @@ def _group_alive(pgid: int) -> bool:
     import psutil
 
     for proc in psutil.process_iter(["pid"]):
-        with contextlib.suppress(psutil.Error):
+        with contextlib.suppress(psutil.Error, OSError):  # gone while we looked
             if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
                 return True
     return False
@@ -653,7 +653,11 @@ class Cluster:
         stopped = []
         for proc in reversed(state.processes):
             began = time.monotonic()
-            _stop(proc.pid, first=STOP_SIGNALS.get(proc.name, signal.SIGTERM))
+            try:
+                _stop(proc.pid, first=STOP_SIGNALS.get(proc.name, signal.SIGTERM))
+            except Exception as exc:  # stop the others and take the network down anyway
+                self.echo(f"{proc.name}: could not be stopped: {exc}")
+                continue
             stopped.append(proc.name)
             self.echo(f"{proc.name}: stopped ({time.monotonic() - began:.1f} s)")
         state.processes = []

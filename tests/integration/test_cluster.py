@@ -140,7 +140,7 @@ def _serves(cluster: Cluster, version: int) -> bool:
                              timeout=2).json()
         except httpx.HTTPError:
             return False
-        if meta.get("versions", [None])[0] != str(version):
+        if (meta.get("versions") or [None])[0] != str(version):  # [] while still loading
             return False
     return True
 
