@@ -61,14 +61,9 @@ def run_chunks(pending: list[int], loader: Callable[[], Any], source: Any, targe
     Ray Data finishes it (in no particular order)."""
     import ray
 
-    started_here = False
-    if not ray.is_initialized():
-        options: dict[str, Any] = {"include_dashboard": False, "configure_logging": False}
-        if address:
-            ray.init(address=address, **options)
-        else:
-            ray.init(address="local", _node_ip_address="127.0.0.1", **options)
-            started_here = True
+    from gazer.core.executors.ray import connect
+
+    started_here = connect(address)
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # gazer's own progress line says rows and ETA

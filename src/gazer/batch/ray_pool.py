@@ -30,15 +30,10 @@ class RayActorPool:
                  ) -> None:
         import ray
 
+        from gazer.core.executors.ray import connect
+
         self._ray = ray
-        self._started_here = False
-        if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "configure_logging": False}
-            if address:
-                ray.init(address=address, **options)
-            else:
-                ray.init(address="local", _node_ip_address="127.0.0.1", **options)
-                self._started_here = True
+        self._started_here = connect(address)
         actor: Any = ray.remote(num_cpus=1)(_ChunkActor)
         self._actors: list[Any] = [actor.remote(loader) for _ in range(workers)]
         self._next = itertools.cycle(self._actors)

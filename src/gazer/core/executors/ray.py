@@ -14,6 +14,24 @@ from gazer.core.task import StepResult, StepTask, execute_task
 from gazer.errors import GazerError
 
 
+def connect(address: str | None, num_cpus: int | None = None, log_to_driver: bool = True
+            ) -> bool:
+    """Join the Ray cluster at ``address``, or start a local instance on 127.0.0.1 (never one
+    that ``ray start`` left in /tmp/ray); True when this call started it (so its caller shuts
+    it down). Nothing happens when Ray is already initialised in this process."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": log_to_driver,
+                               "configure_logging": False}
+    if address:
+        ray.init(address=address, **options)
+        return False
+    ray.init(address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1", **options)
+    return True
+
+
 class RayExecutor:
     """Submit tasks to Ray at ``address`` (``None`` starts a local instance on 127.0.0.1)."""
 
@@ -28,16 +46,7 @@ class RayExecutor:
                 "the ray executor needs Ray: pip install 'gazer[ray]'"
             ) from exc
         self._ray = ray
-        self._started_here = False
-        if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True,
-                                       "configure_logging": False}
-            if address:
-                ray.init(address=address, **options)
-            else:
-                ray.init(address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1",
-                         **options)
-                self._started_here = True
+        self._started_here = connect(address, num_cpus=num_cpus, log_to_driver=True)
         self._remote = ray.remote(max_retries=0)(execute_task)
 
     def submit(self, task: StepTask) -> Future[StepResult]:
