@@ -241,13 +241,9 @@ class BatchRunner:
                                time.perf_counter() - started)
         with self._pool(loader) as pool:
             pending: dict[Future[Any], tuple[int, int, pd.DataFrame | None]] = {}
-            for index, frame in enumerate(read_chunks(self.source, spec.input_key,
-                                                      spec.chunk_rows)):
-                chunks += 1
-                if index == 0:
-                    check_keep(frame, spec.keep)
-                if index in done:
-                    self._advance(progress, len(frame))
+            for index, frame in self._chunks_to_run(spec, done, progress):
+                chunks = index + 1
+                if frame is None:
                     continue
                 kept = frame[[ROW_ID, *spec.keep]] if spec.keep else None
                 pending[pool.submit(_run_in_worker, frame, spec.column, spec.max_chars)] = \
@@ -275,20 +271,30 @@ class BatchRunner:
             self.ledger.record(job_id, index, len(out), len(errors), part)
             self._advance(progress, rows)
 
+    def _chunks_to_run(self, spec: BatchSpec, done: dict[int, Any], progress: Iterator[int]
+                       ) -> Iterator[tuple[int, pd.DataFrame | None]]:
+        """Each chunk of the input: its frame, or None for one already done (counted as
+        progress); ``keep`` is checked against the first chunk."""
+        for index, frame in enumerate(read_chunks(self.source, spec.input_key,
+                                                  spec.chunk_rows)):
+            if index == 0:
+                check_keep(frame, spec.keep)
+            if index in done:
+                self._advance(progress, len(frame))
+                yield index, None
+            else:
+                yield index, frame
+
     def _on_ray_data(self, spec: BatchSpec, job_id: str, loader: Callable[[], Any],
                      done: dict[int, Any], progress: Iterator[int]) -> int:
         """The chunks not done yet, on Ray Data; returns the number of chunks of the input."""
         from gazer.batch.ray_data import run_chunks
 
-        chunks = 0
-        for index, frame in enumerate(read_chunks(self.source, spec.input_key,
-                                                  spec.chunk_rows)):
-            chunks += 1
-            if index == 0:
-                check_keep(frame, spec.keep)
-            if index in done:
-                self._advance(progress, len(frame))
-        pending = [i for i in range(chunks) if i not in done]
+        chunks, pending = 0, []
+        for index, frame in self._chunks_to_run(spec, done, progress):
+            chunks = index + 1
+            if frame is not None:
+                pending.append(index)
         source, target = self.source.describe(), self.target.describe()
         if source is None or target is None:
             raise InvalidInput("the ray-data executor needs storage its workers can open "
