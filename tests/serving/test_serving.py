@@ -6,8 +6,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from fastapi.testclient import TestClient
 
+from gazer.registry.memory import MemoryRegistry
 from gazer.registry.promotion import promote
 from gazer.settings import EndpointSettings
 from tests.serving.factory import VersionModel, body, client_for, registry_with
@@ -263,3 +265,36 @@ def test_swaps_are_kept_in_the_database_across_restarts(tmp_path: Path) -> None:
         swaps = client.get("/admin/swaps", headers=key).json()
     assert [(s["from_version"], s["to_version"], s["ok"]) for s in swaps] == [
         (None, 2, True), (None, 1, True)]
+
+
+class ThreeColumns(VersionModel):
+    """Refuses rows that do not have three values, as scikit-learn does."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if x.shape[1] != 3:
+            raise ValueError(f"expected 3 features, got {x.shape[1]}")
+        return super().predict(x)
+
+
+def test_batched_and_unbatched_requests_answer_and_log_alike(tmp_path: Path) -> None:
+    # batching on: the request awaits its batch on the event loop; off: a worker thread calls
+    # the model. Same answers, same log rows, and a refused input fails alone either way.
+    for batching in (True, False):
+        registry = MemoryRegistry()
+        registry.register("m", ThreeColumns(1), input_example=np.zeros((2, 3)))
+        promote(registry, "m", 1)
+        endpoint = EndpointSettings(name="m", batching=batching)
+        with client_for(tmp_path / str(batching), registry, endpoint) as client:
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(
+                    lambda i: client.post("/v2/models/m/infer", json=body(rows=1 + i % 3)),
+                    range(16)))
+            assert [r.status_code for r in answers] == [200] * 16
+            assert [len(r.json()["outputs"][0]["data"]) for r in answers] == \
+                [1 + i % 3 for i in range(16)]
+            r = client.post("/v2/models/m/infer", json=body(cols=4))
+            assert r.status_code == 422 and "expected 3 features, got 4" in r.text, r.text
+            state = client.app.state.gazer  # type: ignore[attr-defined]
+            state.predictions.flush()
+            rows = state.predictions.recent("m", limit=100)
+            assert sorted(row["status"] for row in rows) == [200] * 16 + [422]

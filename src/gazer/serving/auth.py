@@ -90,9 +90,10 @@ def presented_key(credentials: HTTPAuthorizationCredentials | None, header: str 
 def require(scope: Scope) -> Any:
     """A route dependency: the request must be allowed ``scope``."""
 
-    def check(request: Request,
-              credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-              header: str | None = Depends(api_key_header)) -> str | None:
+    # async: a hash and a dict look-up, not worth a worker-thread hop on every request
+    async def check(request: Request,
+                    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+                    header: str | None = Depends(api_key_header)) -> str | None:
         ring: KeyRing = request.app.state.keyring
         name = ring.check(presented_key(credentials, header), scope)
         request.scope.setdefault("state", {})["api_key"] = name

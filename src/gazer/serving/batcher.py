@@ -42,9 +42,15 @@ class Batcher:
     def predict(self, model: ServedModel, rows: np.ndarray,
                 outputs: set[str] | None = None) -> dict[str, np.ndarray]:
         """Predict ``rows`` with ``model``, possibly together with other requests."""
+        return self.submit(model, rows, outputs).result()
+
+    def submit(self, model: ServedModel, rows: np.ndarray,
+               outputs: set[str] | None = None) -> Future[dict[str, np.ndarray]]:
+        """Queue ``rows`` for ``model``; the future holds the answer (an event loop awaits it
+        with ``asyncio.wrap_future`` instead of parking a thread on it)."""
         future: Future[dict[str, np.ndarray]] = Future()
         self._queue.put(_Item(model, rows, frozenset(outputs) if outputs else None, future))
-        return future.result()
+        return future
 
     def _run(self) -> None:
         while True:

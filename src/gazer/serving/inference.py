@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from gazer.errors import InvalidInput, ModelNotReady
 from gazer.serving.auth import require
@@ -79,8 +80,10 @@ def model_ready(name: str, request: Request) -> ModelReady:
 @router.post("/models/{name}/infer", response_model=InferenceResponse,
              dependencies=[require("predict")],
              responses=errors(404, 503))
-def infer(name: str, body: InferenceRequest, request: Request) -> InferenceResponse:
+async def infer(name: str, body: InferenceRequest, request: Request) -> InferenceResponse:
     """Predict. ``parameters.key`` (or header ``X-Request-Key``) keeps canary routing sticky."""
+    # async: a batched request awaits its batch on the event loop; anything that may block
+    # (a serverless load, an unbatched model call) goes to a worker thread as before
     state = state_of(request)
     endpoint = state.endpoint(name)
     if len(body.inputs) != 1:
@@ -93,7 +96,11 @@ def infer(name: str, body: InferenceRequest, request: Request) -> InferenceRespo
     if endpoint.champion.current is None and not endpoint.config.serverless:
         raise ModelNotReady(f"model {name!r} is not loaded yet; retry shortly")
     wanted = {o.name for o in body.outputs} if body.outputs else None
-    answer = state.predict(name, tensor, rid, str(key) if key else None, wanted)
+    sticky = str(key) if key else None
+    if state.batches_now(name, tensor):
+        answer = await state.predict_batched(name, tensor, rid, sticky, wanted)
+    else:
+        answer = await run_in_threadpool(state.predict, name, tensor, rid, sticky, wanted)
     outputs = [encode_output(k, v) for k, v in answer.outputs.items()]
     return InferenceResponse(model_name=name, model_version=str(answer.model.version),
                              id=rid, parameters={"role": answer.role}, outputs=outputs,

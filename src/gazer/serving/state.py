@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import threading
@@ -104,11 +105,7 @@ class ServingState:
         """
         endpoint, role, model = self._route(name, key)
         started = time.perf_counter()
-        asked = outputs or {"predict"}
-        computed = asked
-        if self.predictions is not None and endpoint.config.log_payloads != "none" \
-                and "probabilities" in model.output_names:
-            computed = asked | {"probabilities"}  # the log keeps the answer's confidence
+        _, computed = self._outputs(endpoint, model, outputs)
         x = None
         try:
             x = prepare(model, inputs) if prepare is not None else inputs
@@ -116,11 +113,54 @@ class ServingState:
                 full = self.batcher.predict(model, x, computed)
             else:
                 full = model.predict(x, computed)
-            answer = {k: v for k, v in full.items() if k in asked}
         except GazerError as exc:
             self._log(endpoint, model, role, exc.status_code, started, inputs, request_id,
                       error=str(exc))
             raise
+        return self._answer(endpoint, model, role, started, inputs, request_id, outputs, full,
+                            x, prepare)
+
+    def batches_now(self, name: str, inputs: Any) -> bool:
+        """Whether ``predict_batched`` can answer ``inputs`` on ``name`` without blocking the
+        event loop: batching is on and the endpoint is always-on (a serverless slot may have
+        to load its model first)."""
+        endpoint = self.endpoint(name)
+        return (endpoint.config.batching and not endpoint.config.serverless
+                and isinstance(inputs, np.ndarray))
+
+    async def predict_batched(self, name: str, inputs: np.ndarray, request_id: str,
+                              key: str | None = None,
+                              outputs: set[str] | None = None) -> Answer:
+        """``predict`` for an event loop, when ``batches_now``: the request awaits its share
+        of a batch instead of holding a worker thread that waits on it."""
+        endpoint, role, model = self._route(name, key)
+        started = time.perf_counter()
+        _, computed = self._outputs(endpoint, model, outputs)
+        try:
+            full = await asyncio.wrap_future(self.batcher.submit(model, inputs, computed))
+        except GazerError as exc:
+            self._log(endpoint, model, role, exc.status_code, started, inputs, request_id,
+                      error=str(exc))
+            raise
+        return self._answer(endpoint, model, role, started, inputs, request_id, outputs, full,
+                            inputs, None)
+
+    def _outputs(self, endpoint: Endpoint, model: ServedModel,
+                 outputs: set[str] | None) -> tuple[set[str], set[str]]:
+        """The outputs asked for, and those to compute (the log keeps the confidence too)."""
+        asked = outputs or {"predict"}
+        if self.predictions is not None and endpoint.config.log_payloads != "none" \
+                and "probabilities" in model.output_names:
+            return asked, asked | {"probabilities"}
+        return asked, asked
+
+    def _answer(self, endpoint: Endpoint, model: ServedModel, role: str, started: float,
+                inputs: Any, request_id: str, outputs: set[str] | None,
+                full: dict[str, np.ndarray], x: Any,
+                prepare: Callable[[ServedModel, Any], Any] | None) -> Answer:
+        """Log the answer, hand a shadow copy to the challenger, keep the outputs asked for."""
+        asked = outputs or {"predict"}
+        answer = {k: v for k, v in full.items() if k in asked}
         latency_ms = self._log(endpoint, model, role, 200, started, inputs, request_id, full,
                                model_input=x)
         if endpoint.config.policy == "shadow" and endpoint.challenger.current is not None:
