@@ -29,6 +29,7 @@ from gazer.core.pipeline import Pipeline
 from gazer.core.runner import run_once
 from gazer.core.runs import RunRecord, SqlRunStore
 from gazer.db import Database
+from gazer.ml import embeddings
 from gazer.monitoring.predictions import PredictionLog
 from gazer.registry.protocol import CHAMPION, Registry
 from gazer.registry.resolve import registry_from_settings
@@ -54,6 +55,9 @@ class Services:
         registry: Registry | None = None,
     ) -> None:
         self.settings = settings
+        embedding = settings.embeddings
+        embeddings.configure(embedding.backend, threads=embedding.threads,
+                             cache_dir=embedding.cache_dir, memo_size=embedding.memo_size)
         self._owns_db = db is None
         self.db = db or Database(settings.runs_url)
         self.runs = SqlRunStore(self.db)

@@ -162,6 +162,17 @@ class PapersSettings(BaseModel):
     import_hosts: list[str] = Field(default_factory=list)
 
 
+class EmbeddingSettings(BaseModel):
+    """The embedding service every app that embeds text uses (``gazer.ml.embeddings``)."""
+
+    # onnx: MiniLM on ONNX Runtime, same vectors as torch; onnx-int8: quantised, faster, for
+    # bulk jobs (cosine ~0.99 to torch); torch: sentence-transformers, the reference
+    backend: Literal["onnx", "onnx-int8", "torch"] = "onnx"
+    threads: int = Field(default=0, ge=0)  # ONNX sessions working at once (0: cores, up to 4)
+    cache_dir: Path | None = None  # the exported model (default ~/.cache/gazer/embeddings)
+    memo_size: int = Field(default=100_000, ge=0)  # vectors remembered per process
+
+
 class Settings(BaseSettings):
     """All of gazer's configuration; ``get_settings()`` reads it from the environment."""
 
@@ -177,6 +188,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = ServingSettings()
     query: QuerySettings = QuerySettings()
     papers: PapersSettings = PapersSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
     debug: bool = False
 
     @property

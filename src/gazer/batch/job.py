@@ -175,6 +175,9 @@ def _init_worker(loader: Callable[[], Any], threads: int = 1) -> None:
         torch.set_num_threads(threads)
     except ImportError:
         pass
+    from gazer.ml import embeddings
+
+    embeddings.configure(threads=threads)  # ONNX sessions too
     _worker_model = loader()
 
 

@@ -54,29 +54,10 @@ def detect(texts: Sequence[str], languages: Sequence[str] = ()) -> list[tuple[st
     return out
 
 
-def _encode(texts: list[str]) -> np.ndarray:
-    return encode(texts)
-
-
-_MEMO: dict[str, np.ndarray] = {}
-MEMO_SIZE = 100_000  # ~150 MB of vectors
-
-
 def embed(texts: Sequence[str]) -> np.ndarray:
-    """Unit-length MiniLM vectors. Topics, themes and emotion embed the same texts, so vectors
-    are remembered per process (up to ``MEMO_SIZE`` texts) and each text is encoded once."""
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    unique = list(dict.fromkeys(texts))
-    if len(unique) > MEMO_SIZE:  # more texts than the memo holds: encode without it
-        return _encode(list(texts))
-    todo = [t for t in unique if t not in _MEMO]
-    if todo:
-        if len(_MEMO) + len(todo) > MEMO_SIZE:
-            _MEMO.clear()
-            todo = unique
-        _MEMO.update(zip(todo, _encode(todo), strict=True))
-    return np.stack([_MEMO[t] for t in texts])
+    """Unit-length MiniLM vectors from the embedding service. Topics, themes and emotion embed
+    the same texts; the service remembers vectors per process, so each is encoded once."""
+    return encode(list(texts))
 
 
 def zero_shot(vectors: np.ndarray, labels: Mapping[str, str]) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gazer.errors import InvalidInput
-from gazer.ml.embeddings import minilm_path
+from gazer.ml.embeddings import encode, minilm_path
 
 MAX_CHARS = 200_000
 
@@ -61,10 +61,6 @@ class ClusterSummarizer:
 
     def __init__(self, config: SummarizerConfig | None = None) -> None:
         self.config = config or SummarizerConfig()
-        self._encoder: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_encoder": None}
 
     @property
     def embedding(self) -> str:
@@ -76,15 +72,7 @@ class ClusterSummarizer:
     def embed(self, sentences: list[str]) -> np.ndarray:
         """Unit-length sentence vectors, (n_sentences, dim)."""
         if self.embedding == "minilm":
-            if self._encoder is None:
-                import os
-
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
-
-                self._encoder = SentenceTransformer(str(_minilm_path()), device="cpu")
-            vectors = self._encoder.encode(sentences, batch_size=64, normalize_embeddings=True)
-            return np.asarray(vectors, dtype=np.float32)
+            return encode(sentences)  # the embedding service: ONNX Runtime by default
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         matrix = TfidfVectorizer(sublinear_tf=True).fit_transform(sentences).toarray()
