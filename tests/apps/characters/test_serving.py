@@ -65,3 +65,25 @@ def test_under_a_50_50_canary_each_answer_was_framed_by_its_own_versions_transfo
             answers.append((r.json()["model_version"], r.json()["result"]))
     assert {version for version, _ in answers} == {1, 2}  # both versions took traffic
     assert all(result == f"ink-{boxes[version]}" for version, result in answers), answers
+
+
+def test_a_served_request_runs_the_model_once_for_its_answer_and_the_log() -> None:
+    from gazer.serving.model import ServedModel
+
+    calls: list[int] = []
+
+    class Counted(InkClassifier):
+        def predict_proba(self, images: np.ndarray) -> np.ndarray:
+            calls.append(len(images))
+            return super().predict_proba(images)
+
+    names = tuple(f"ink-{h}" for h in range(29))
+    served = ServedModel("chars", 1, Counted(names, ImageTransform(28, 28, 20)))
+    image = np.zeros((1, 28, 28), dtype=np.uint8)
+    image[0, 4:24, 10:14] = 255
+    out = served.predict(image, {"predict", "probabilities"})
+    assert calls == [1]  # one pass gives both outputs
+    assert out["predict"].tolist() == [names.index("ink-20")]
+    assert out["probabilities"].shape == (1, len(names))
+    assert served.predict(image)["predict"].tolist() == [names.index("ink-20")]
+    assert set(served.predict(image, {"probabilities"})) == {"probabilities"}

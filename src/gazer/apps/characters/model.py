@@ -37,6 +37,17 @@ class ImageClassifier:
         """Class index per image."""
         return np.asarray(self.predict_proba(images)).argmax(axis=1)
 
+    # served: both outputs from one pass (the prediction log keeps the probabilities too, and
+    # two calls would run the network twice per request)
+    output_names = ("predict", "probabilities")
+
+    def predict_outputs(self, images: np.ndarray, wanted: set[str]) -> dict[str, np.ndarray]:
+        probs = np.asarray(self.predict_proba(images))
+        out = {"predict": probs.argmax(axis=1)} if "predict" in wanted else {}
+        if "probabilities" in wanted:
+            out["probabilities"] = probs
+        return out
+
     def top_k(self, image: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` likeliest class names of one image, with probabilities."""
         probs = self.predict_proba(image[None])[0]

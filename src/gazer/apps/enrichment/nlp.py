@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -119,10 +120,44 @@ def sentiment(texts: Sequence[str]) -> list[dict[str, float]]:
     return [analyzer.polarity_scores(t) for t in texts]
 
 
-def keywords(text: str, language: str = "en", top: int = 5) -> list[str]:
+@functools.lru_cache(maxsize=32)
+def _yake(language: str, top: int) -> Any:
     import yake
 
+    return yake.KeywordExtractor(lan=language or "en", n=2, top=top, dedupLim=0.7)
+
+
+def keywords(text: str, language: str = "en", top: int = 5) -> list[str]:
     if not text.strip():
         return []
-    extractor = yake.KeywordExtractor(lan=language or "en", n=2, top=top, dedupLim=0.7)
-    return [kw for kw, _score in extractor.extract_keywords(text)]
+    return [kw for kw, _score in _yake(language or "en", top).extract_keywords(text)]
+
+
+def _keywords_chunk(pairs: list[tuple[str, str]], top: int) -> list[list[str]]:
+    return [keywords(text, lang, top) for text, lang in pairs]
+
+
+PARALLEL_KEYWORDS = 4000  # texts from which YAKE is spread over the cores (spawn costs ~1 s)
+
+
+def keywords_many(texts: Sequence[str], languages: Sequence[str], top: int = 5,
+                  workers: int | None = None) -> list[list[str]]:
+    """``keywords`` of each text, each distinct (text, language) once; big inputs are spread
+    over a pool of processes, one per core (YAKE is pure Python, so threads would not help)."""
+    pairs = list(zip(texts, languages, strict=True))
+    unique = list(dict.fromkeys(pairs))
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(unique) < PARALLEL_KEYWORDS:
+        found = _keywords_chunk(unique, top)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = -(-len(unique) // (workers * 4))  # a few chunks per worker, to even out
+        chunks = [unique[i:i + size] for i in range(0, len(unique), size)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
+                as pool:
+            found = [k for part in pool.map(_keywords_chunk, chunks, [top] * len(chunks))
+                     for k in part]
+    by_pair = dict(zip(unique, found, strict=True))
+    return [by_pair[pair] for pair in pairs]

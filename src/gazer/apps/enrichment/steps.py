@@ -320,8 +320,7 @@ def extract_keywords(messages: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     out = messages.copy()
     english = out.get("translation_status", pd.Series("", index=out.index)) == "ok"
     langs = np.where(english, "en", out["lang"].fillna("en").replace("", "en"))
-    out["keywords"] = [nlp.keywords(t, lang, top)
-                       for t, lang in zip(_text(out), langs, strict=True)]
+    out["keywords"] = nlp.keywords_many(_text(out).tolist(), [str(x) for x in langs], top)
     return out
 
 
