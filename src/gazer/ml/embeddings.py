@@ -157,7 +157,7 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()  # nosec B615 # a local folder, offline
 
     class Pooled(torch.nn.Module):
         """MiniLM with sentence-transformers' mean pooling and L2 normalisation. The
