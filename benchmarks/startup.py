@@ -67,7 +67,11 @@ def metaflow_python() -> Path | None:
     if not python.exists():
         print(f"(no {PEERS}: Metaflow skipped; python -m venv .venv-peers first)")
         return None
-    probe = subprocess.run([str(python), "-c", "import metaflow"], capture_output=True)
+    try:
+        probe = subprocess.run([str(python), "-c", "import metaflow"], capture_output=True)
+    except OSError as exc:  # a venv copied without its permissions or links
+        print(f"({PEERS} is not usable ({exc}): Metaflow skipped; recreate it)")
+        return None
     if probe.returncode != 0:
         print("installing metaflow==2.19.39 into .venv-peers ...", flush=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "metaflow==2.19.39"],
