@@ -315,11 +315,6 @@ def _embedder(backend: str) -> TorchEmbedder | OnnxEmbedder:
     return _embedder("torch") if backend != "torch" else TorchEmbedder()
 
 
-def encoder() -> Any:
-    """The reference sentence-transformers model (torch)."""
-    return embedder("torch").model  # type: ignore[union-attr]
-
-
 class _Memo:
     """Vectors of texts already embedded, per backend, least recently used dropped first."""
 

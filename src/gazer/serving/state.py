@@ -105,7 +105,7 @@ class ServingState:
         """
         endpoint, role, model = self._route(name, key)
         started = time.perf_counter()
-        _, computed = self._outputs(endpoint, model, outputs)
+        computed = self._outputs(endpoint, model, outputs)
         x = None
         try:
             x = prepare(model, inputs) if prepare is not None else inputs
@@ -135,7 +135,7 @@ class ServingState:
         of a batch instead of holding a worker thread that waits on it."""
         endpoint, role, model = self._route(name, key)
         started = time.perf_counter()
-        _, computed = self._outputs(endpoint, model, outputs)
+        computed = self._outputs(endpoint, model, outputs)
         try:
             full = await asyncio.wrap_future(self.batcher.submit(model, inputs, computed))
         except GazerError as exc:
@@ -146,13 +146,13 @@ class ServingState:
                             inputs, None)
 
     def _outputs(self, endpoint: Endpoint, model: ServedModel,
-                 outputs: set[str] | None) -> tuple[set[str], set[str]]:
-        """The outputs asked for, and those to compute (the log keeps the confidence too)."""
+                 outputs: set[str] | None) -> set[str]:
+        """The outputs to compute: those asked for (the log keeps the confidence too)."""
         asked = outputs or {"predict"}
         if self.predictions is not None and endpoint.config.log_payloads != "none" \
                 and "probabilities" in model.output_names:
-            return asked, asked | {"probabilities"}
-        return asked, asked
+            return asked | {"probabilities"}
+        return asked
 
     def _answer(self, endpoint: Endpoint, model: ServedModel, role: str, started: float,
                 inputs: Any, request_id: str, outputs: set[str] | None,
